@@ -1,0 +1,64 @@
+/**
+ * codemix — the npm package `malloc` (codemix/malloc 1.1): a best-fit allocator whose free blocks
+ * live in a skip list ordered by size, with boundary tags for coalescing, over a 256 MiB ArrayBuffer.
+ *
+ * realloc: none in the package; emulated with alloc + copy of the old size (copyWithin) + free.
+ * Footprint: the high-water mark of block ends (offset + requested size) seen by malloc. codemix
+ * carves blocks from the low end of its free blocks, so this is the extent of the heap it touched
+ * (a lower bound: it omits codemix's 8-byte rounding and 4-byte footer of the topmost block).
+ * Tracking it is one compare per malloc, noise next to codemix's skip-list walk.
+ */
+
+import Allocator from "malloc";
+import type { BenchAllocator, Peer, PeerModule } from "./types.js";
+
+const HEAP_BYTES = 256 << 20;
+
+class CodemixAllocator implements BenchAllocator {
+  private readonly buffer = new ArrayBuffer(HEAP_BYTES);
+  private readonly u8 = new Uint8Array(this.buffer);
+  private readonly allocator = new Allocator(this.buffer);
+  private highWater = 0;
+
+  malloc(size: number): number {
+    const p = this.allocator.alloc(size);
+    const end = p + size;
+    if (end > this.highWater) this.highWater = end;
+    return p;
+  }
+
+  free(p: number): void {
+    this.allocator.free(p);
+  }
+
+  write(p: number, offset: number, value: number): void {
+    this.u8[p + offset] = value;
+  }
+
+  realloc(p: number, oldSize: number, newSize: number): number {
+    const q = this.malloc(newSize);
+    if (q === 0) return 0;
+    this.u8.copyWithin(q, p, p + (oldSize < newSize ? oldSize : newSize));
+    this.allocator.free(p);
+    return q;
+  }
+
+  peakFootprint(): number {
+    return this.highWater;
+  }
+
+  dispose(): void {}
+}
+
+export const peer: PeerModule = {
+  async load(): Promise<Peer> {
+    return {
+      name: "codemix",
+      description: "npm `malloc` (codemix) 1.1: skip-list best fit, 256 MiB ArrayBuffer",
+      reallocNative: false,
+      footprint: "high-water mark of block ends",
+      shareable: false,
+      create: () => new CodemixAllocator(),
+    };
+  },
+};

@@ -1,0 +1,87 @@
+/**
+ * thi.ng — @thi.ng/malloc's MemPool over a 256 MiB ArrayBuffer (default options: 8-byte alignment,
+ * block splitting and compaction on).
+ *
+ * MemPool keeps its used blocks and its free blocks in address-ordered linked lists: malloc walks
+ * the free list (first fit) and free walks the used list to find the block, so both cost O(live
+ * blocks). It is far too slow for the full workloads; `iterationCap` shortens them (the output
+ * says so, and its figures are then for a smaller N than the other peers').
+ * realloc: MemPool's own.
+ * Footprint: the high-water mark of MemPool's `top` (end of its bump region, state word 2 of the
+ * pool header at byte 0), read after every malloc/realloc — one typed-array read, noise next to
+ * MemPool's list walks.
+ */
+
+import { MemPool } from "@thi.ng/malloc";
+import type { BenchAllocator, Peer, PeerModule } from "./types.js";
+
+const POOL_BYTES = 256 << 20;
+/** Index of the `top` word in MemPool's state header (STATE_TOP in @thi.ng/malloc's pool.js). */
+const STATE_TOP = 2;
+
+class ThingAllocator implements BenchAllocator {
+  private readonly pool = new MemPool({ size: POOL_BYTES });
+  private readonly u8 = new Uint8Array(this.pool.buf);
+  private readonly state = new Uint32Array(this.pool.buf, 0, 7);
+  private peakTop = 0;
+
+  malloc(size: number): number {
+    const p = this.pool.malloc(size);
+    const top = this.state[STATE_TOP];
+    if (top > this.peakTop) this.peakTop = top;
+    return p;
+  }
+
+  free(p: number): void {
+    this.pool.free(p);
+  }
+
+  write(p: number, offset: number, value: number): void {
+    this.u8[p + offset] = value;
+  }
+
+  realloc(p: number, _oldSize: number, newSize: number): number {
+    const q = this.pool.realloc(p, newSize);
+    const top = this.state[STATE_TOP];
+    if (top > this.peakTop) this.peakTop = top;
+    return q;
+  }
+
+  peakFootprint(): number {
+    return this.peakTop;
+  }
+
+  dispose(): void {
+    this.pool.release();
+  }
+}
+
+/**
+ * Iterations run instead of the workload's own, chosen so one run takes a few seconds at most on
+ * a 2-core machine (measured: ~20-80 k iterations/s on the small rings, far less at W = 65536).
+ */
+const CAPS: Record<string, { full: number; quick: number }> = {
+  random_mixed: { full: 20_000, quick: 4_000 },
+  random_mixed_w256: { full: 50_000, quick: 10_000 },
+  fixed_size: { full: 20_000, quick: 4_000 },
+  mid: { full: 20_000, quick: 4_000 },
+  memory: { full: 20_000, quick: 4_000 },
+  realloc_grow: { full: 20, quick: 5 },
+};
+
+export const peer: PeerModule = {
+  async load(): Promise<Peer> {
+    return {
+      name: "thi.ng",
+      description: "@thi.ng/malloc MemPool (first-fit address-ordered lists), 256 MiB ArrayBuffer",
+      reallocNative: true,
+      footprint: "high-water mark of MemPool's top pointer",
+      shareable: false,
+      create: () => new ThingAllocator(),
+      iterationCap(workload: string, quick: boolean): number | undefined {
+        const cap = CAPS[workload];
+        return cap === undefined ? undefined : quick ? cap.quick : cap.full;
+      },
+    };
+  },
+};

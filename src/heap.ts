@@ -1,0 +1,535 @@
+/**
+ * heap — the public face: create a heap, and one worker's thread heap over it with the fast
+ * paths of malloc and free.
+ *
+ * Basic design: a Heap object is one worker's handle on a shared region. It owns, per size class,
+ * a queue of pages (linked through the page entries; `current[cls]` is the queue's first page).
+ * - malloc(n <= SMALL_MAX): one table read for the class, pop the current page's free list.
+ * - free(p): the page entry by arithmetic on p, a division-free check that p starts a block of
+ *   that page, push onto the page's free list.
+ * Everything else — empty lists, full pages, new pages, large blocks, other workers' blocks, bad
+ * input — is the slow path, reached by a single failed test on the fast path.
+ *
+ * Invariants:
+ * - `current[cls]` is the first page of this worker's queue for class `cls`, or the null entry
+ *   (whose free list is always empty) when the queue is empty.
+ * - A page owned by this worker is either in its class queue, or flagged PF_FULL and in no
+ *   queue. A page with no block in use and not first in its queue goes back to the span bins.
+ * - `i32`, `dataStart`, `dataBytes` and `pageBias` mirror the region after its last refresh.
+ * - The fast paths allocate no JS objects; neither do the slow paths except to throw.
+ */
+
+import { checkAlignment, checkPointerType, checkSize, hex } from "./arguments.js";
+import {
+  ENTRY_SHIFT, KIND_LARGE, PAGE_SHIFT, PAGE_SIZE, PF_FULL, PG_CAPACITY, PG_CLASS, PG_FLAGS,
+  PG_FREE, PG_NEXT, PG_OWNER, PG_PAGES, PG_PREV, PG_RESERVED, PG_START, PG_USED, PG_WAKE, T_STATE,
+  T_STATE_ALIVE, THREAD_SLOT_WORDS, H_MAX_PAGES,
+} from "./layout.js";
+import type { HeapBuffer } from "./memory.js";
+import { resolveOptions, type HeapOptions } from "./options.js";
+import { collectThreadFree, extendPage, initPage, pushThreadFree } from "./pages.js";
+import { Region } from "./region.js";
+import { acquireSpan, ensureMapped, growSpanInPlace, releaseSpan, resetSpans, shrinkSpan } from "./segments.js";
+import {
+  CLASS_INV, CLASS_SHIFT, CLASS_SIZE, CLASS_SPAN_PAGES, MID_MAX, NUM_CLASSES, SMALL_CLASS,
+  SMALL_MAX, blockIndex, classOf,
+} from "./size_classes.js";
+import { collectStats, type HeapStats } from "./stats.js";
+
+/** A typed-array constructor usable with {@link Heap.view}. */
+export interface TypedArrayConstructor<T> {
+  new (buffer: ArrayBufferLike, byteOffset: number, length: number): T;
+  readonly BYTES_PER_ELEMENT: number;
+  readonly name: string;
+}
+
+/** Largest product count × size that calloc accepts: sizes are uint32 in the C sense. */
+const MAX_CALLOC_BYTES = 0xffffffff;
+
+/**
+ * A heap of memory blocks inside one buffer, as seen by one worker. Create one with
+ * {@link createHeap}. Pointers are byte offsets into {@link Heap.buffer}; 0 is null.
+ */
+export class Heap {
+  private readonly region: Region;
+  private readonly tid: number;
+  private readonly current: Int32Array;
+  /** Last page of each class queue, or 0. */
+  private readonly last: Int32Array;
+  private readonly nullEntry: number;
+  private i32: Int32Array;
+  private dataStart: number;
+  private dataBytes: number;
+  private readonly pageBias: number;
+  private disposed = false;
+
+  /** @internal Use {@link createHeap}. */
+  constructor(region: Region) {
+    this.region = region;
+    this.nullEntry = region.nullEntry;
+    this.current = new Int32Array(NUM_CLASSES).fill(region.nullEntry);
+    this.last = new Int32Array(NUM_CLASSES);
+    this.pageBias = region.pageBias;
+    this.dataStart = region.dataStart;
+    this.i32 = region.i32;
+    this.dataBytes = region.mappedPages * PAGE_SIZE;
+    this.tid = region.newThreadId();
+    Atomics.store(this.i32, region.threadsWord + (this.tid - 1) * THREAD_SLOT_WORDS + T_STATE, T_STATE_ALIVE);
+  }
+
+  /** The buffer that pointers index. It changes when a WebAssembly.Memory grows: re-read it. */
+  get buffer(): HeapBuffer {
+    return this.region.memory.buffer;
+  }
+
+  /** A byte view over the whole current buffer. Re-read it after any call that may grow the heap. */
+  get u8(): Uint8Array {
+    return this.region.u8;
+  }
+
+  /** This worker's thread id in the heap (1 for the worker that created it). */
+  get threadId(): number {
+    return this.tid;
+  }
+
+  /**
+   * Allocates `size` bytes and returns the block's byte offset, or 0 when the heap cannot hold
+   * it (full, and it cannot grow). `malloc(0)` returns a unique block. Blocks are 8-byte aligned,
+   * 16-byte aligned from 16 bytes up, and not zeroed.
+   * @throws TypeError / RangeError when `size` is not a non-negative safe integer.
+   */
+  malloc(size: number): number {
+    if ((size >>> 0) === size && size <= SMALL_MAX) {
+      const cls = SMALL_CLASS[(size + 7) >>> 3]!;
+      const e = this.current[cls]!;
+      const i32 = this.i32;
+      const b = i32[e + PG_FREE]!;
+      if (b !== 0) {
+        i32[e + PG_FREE] = i32[b >>> 2]!;
+        i32[e + PG_USED] = i32[e + PG_USED]! + 1;
+        return b >>> 0;
+      }
+      return this.mallocSlow(cls);
+    }
+    return this.mallocGeneric(size);
+  }
+
+  /**
+   * Frees the block at `ptr`. `free(0)` does nothing.
+   * @throws RangeError when `ptr` is not the start of a live block of this heap (outside the
+   * heap, inside a block, or in a page not in use); the heap is left unchanged.
+   */
+  free(ptr: number): void {
+    if ((ptr >>> 0) === ptr && ((ptr - this.dataStart) >>> 0) < this.dataBytes) {
+      const i32 = this.i32;
+      const e = i32[((ptr >>> PAGE_SHIFT) << ENTRY_SHIFT) + this.pageBias]!;
+      const cls = i32[e + PG_CLASS]!;
+      if (cls >= 0 && i32[e + PG_OWNER] === this.tid) {
+        const y = Math.imul((ptr - i32[e + PG_START]!) | 0, CLASS_INV[cls]!);
+        const s = CLASS_SHIFT[cls]!;
+        if (((y >>> s) | (y << (32 - s))) >>> 0 < i32[e + PG_RESERVED]!) {
+          i32[ptr >>> 2] = i32[e + PG_FREE]!;
+          i32[e + PG_FREE] = ptr;
+          const used = i32[e + PG_USED]! - 1;
+          i32[e + PG_USED] = used;
+          // The page became empty, or a full page got enough blocks back (see PG_WAKE).
+          if (used <= i32[e + PG_WAKE]!) this.pageWake(e, cls);
+          return;
+        }
+      }
+    }
+    this.freeSlow(ptr);
+  }
+
+  /**
+   * Allocates `count * size` bytes, zeroed. Returns 0 when the heap cannot hold them.
+   * @throws RangeError when `count * size` exceeds 2^32 − 1 (the C overflow case), and on bad
+   * arguments as {@link Heap.malloc}.
+   */
+  calloc(count: number, size: number): number {
+    checkSize(count, "calloc(count, size): count");
+    checkSize(size, "calloc(count, size): size");
+    const bytes = count * size;
+    if (bytes > MAX_CALLOC_BYTES) {
+      throw new RangeError(`hakmem: calloc(${count}, ${size}): count × size = ${bytes} overflows 2^32 − 1 bytes`);
+    }
+    const p = this.malloc(bytes);
+    if (p !== 0) this.region.u8.fill(0, p, p + bytes);
+    return p;
+  }
+
+  /**
+   * Resizes the block at `ptr` to `size` bytes, keeping its contents up to the smaller size.
+   * Stays in place when the block's size class (or page run) still fits. `realloc(0, n)` is
+   * `malloc(n)`; `realloc(p, 0)` frees `p` and returns 0. Returns 0 when the heap cannot hold the
+   * new size, leaving the old block untouched.
+   * @throws as {@link Heap.free} for a bad `ptr`, as {@link Heap.malloc} for a bad `size`.
+   */
+  realloc(ptr: number, size: number): number {
+    if (ptr === 0) return this.malloc(size);
+    checkSize(size, "realloc(ptr, size): size");
+    const e = this.locate(ptr, "realloc");
+    if (size === 0) {
+      this.free(ptr);
+      return 0;
+    }
+    const i32 = this.i32;
+    const cls = i32[e + PG_CLASS]!;
+    let have: number;
+    if (cls >= 0) {
+      have = CLASS_SIZE[cls]!;
+      if (size <= have && size >= have >>> 1) return ptr;
+    } else {
+      const pages = i32[e + PG_PAGES]!;
+      have = pages * PAGE_SIZE;
+      const want = Math.ceil(size / PAGE_SIZE);
+      if (size > MID_MAX) {
+        if (want === pages) return ptr;
+        if (want < pages) {
+          shrinkSpan(this.region, e, want);
+          return ptr;
+        }
+        if (growSpanInPlace(this.region, e, want)) return ptr;
+      }
+    }
+    const q = this.malloc(size);
+    if (q === 0) return 0;
+    const u8 = this.region.u8;
+    u8.copyWithin(q, ptr, ptr + Math.min(have, size));
+    this.free(ptr);
+    return q;
+  }
+
+  /**
+   * Allocates `size` bytes at an address that is a multiple of `alignment` (a power of two up
+   * to 2^31). Free the block with {@link Heap.free}. Returns 0 when the heap cannot hold it.
+   * @throws TypeError / RangeError on a bad alignment or size.
+   */
+  alignedAlloc(alignment: number, size: number): number {
+    checkAlignment(alignment, "alignedAlloc(alignment, size): alignment");
+    checkSize(size, "alignedAlloc(alignment, size): size");
+    this.checkAlive("alignedAlloc");
+    if (alignment <= 16) return this.malloc(Math.max(size, alignment));
+    if (size <= MID_MAX && alignment <= PAGE_SIZE) {
+      // Spans start 64 KiB aligned, so every block of a class whose size is a multiple of the
+      // alignment is aligned.
+      for (let c = classOf(Math.max(size, alignment)); c < NUM_CLASSES; c++) {
+        if ((CLASS_SIZE[c]! & (alignment - 1)) === 0) return this.mallocClass(c);
+      }
+    }
+    return this.mallocLarge(Math.max(size, 1), Math.max(1, alignment / PAGE_SIZE));
+  }
+
+  /**
+   * The number of bytes usable in the block at `ptr` (at least what was requested). 0 for 0.
+   * @throws RangeError as {@link Heap.free} for a pointer that is not a live block.
+   */
+  usableSize(ptr: number): number {
+    if (ptr === 0) return 0;
+    const e = this.locate(ptr, "usableSize");
+    const cls = this.i32[e + PG_CLASS]!;
+    return cls >= 0 ? CLASS_SIZE[cls]! : this.i32[e + PG_PAGES]! * PAGE_SIZE;
+  }
+
+  /**
+   * A typed array of `length` elements over the block memory at `ptr`, e.g.
+   * `heap.view(Float64Array, p, 8)`. `ptr` may point anywhere inside a live block; the view
+   * must end within that block.
+   * @throws RangeError when `ptr` is misaligned for the element type or the view leaves the block.
+   */
+  view<T>(type: TypedArrayConstructor<T>, ptr: number, length: number): T {
+    checkSize(length, "view(type, ptr, length): length");
+    checkPointerType(ptr, "view(type, ptr, length): ptr");
+    const bpe = type.BYTES_PER_ELEMENT;
+    if (ptr % bpe !== 0) {
+      throw new RangeError(`hakmem: view(${type.name}, ${hex(ptr)}, ${length}): pointer is not a multiple of ${bpe}, as ${type.name} needs`);
+    }
+    const [start, bytes] = this.blockContaining(ptr);
+    if (ptr + length * bpe > start + bytes) {
+      throw new RangeError(
+        `hakmem: view(${type.name}, ${hex(ptr)}, ${length}): ${length * bpe} bytes from the pointer run past the end of its block (${bytes} bytes at ${hex(start)})`,
+      );
+    }
+    return new type(this.region.memory.buffer, ptr, length);
+  }
+
+  /** A snapshot of the heap's statistics, counted by walking the page table. */
+  stats(): HeapStats {
+    this.checkAlive("stats");
+    this.syncViews();
+    return collectStats(this.region);
+  }
+
+  /**
+   * Frees every block at once: the heap returns to empty, keeping its buffer and its growth.
+   * Every pointer obtained before is invalid afterwards.
+   */
+  reset(): void {
+    this.checkAlive("reset");
+    this.syncViews();
+    resetSpans(this.region);
+    this.current.fill(this.nullEntry);
+    this.last.fill(0);
+  }
+
+  /**
+   * Ends this worker's use of the heap. Every later call on this object throws. The buffer and
+   * the blocks in it are not touched.
+   */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.current.fill(this.nullEntry);
+    this.last.fill(0);
+    this.dataBytes = 0;
+    const rg = this.region;
+    Atomics.store(rg.i32, rg.threadsWord + (this.tid - 1) * THREAD_SLOT_WORDS + T_STATE, 0);
+  }
+
+  // ─── Slow paths ─────────────────────────────────────────────────────────────────────────
+
+  private mallocGeneric(size: number): number {
+    checkSize(size, "malloc(size)");
+    this.checkAlive("malloc");
+    return size <= MID_MAX ? this.mallocClass(classOf(size)) : this.mallocLarge(size, 1);
+  }
+
+  private mallocClass(cls: number): number {
+    const e = this.current[cls]!;
+    const i32 = this.i32;
+    const b = i32[e + PG_FREE]!;
+    if (b !== 0) {
+      i32[e + PG_FREE] = i32[b >>> 2]!;
+      i32[e + PG_USED] = i32[e + PG_USED]! + 1;
+      return b >>> 0;
+    }
+    return this.mallocSlow(cls);
+  }
+
+  /** The current page of `cls` has an empty free list: refill it, or move to another page. */
+  private mallocSlow(cls: number): number {
+    this.checkAlive("malloc");
+    for (;;) {
+      const e = this.current[cls]!;
+      if (e === this.nullEntry) break;
+      const i32 = this.i32;
+      if (i32[e + PG_FREE] !== 0 || collectThreadFree(i32, e) > 0 || extendPage(i32, e, cls) > 0) {
+        const b = i32[e + PG_FREE]!;
+        i32[e + PG_FREE] = i32[b >>> 2]!;
+        i32[e + PG_USED] = i32[e + PG_USED]! + 1;
+        return b >>> 0;
+      }
+      // Full: out of the queue until an eighth of its blocks come back (see pageWake), so that
+      // it serves a run of mallocs when it is current again.
+      this.unqueue(e, cls);
+      i32[e + PG_FLAGS] = i32[e + PG_FLAGS]! | PF_FULL;
+      const capacity = i32[e + PG_CAPACITY]!;
+      i32[e + PG_WAKE] = capacity - Math.max(1, capacity >>> 3);
+    }
+    const e = acquireSpan(this.region, CLASS_SPAN_PAGES[cls]!, cls);
+    this.syncViews();
+    if (e === 0) return 0;
+    const i32 = this.i32;
+    initPage(i32, e, cls, this.tid);
+    this.enqueueFirst(e, cls);
+    extendPage(i32, e, cls);
+    const b = i32[e + PG_FREE]!;
+    i32[e + PG_FREE] = i32[b >>> 2]!;
+    i32[e + PG_USED] = 1;
+    return b >>> 0;
+  }
+
+  private mallocLarge(size: number, alignPages: number): number {
+    const pages = Math.ceil(size / PAGE_SIZE);
+    if (pages > this.i32[this.region.hdr + H_MAX_PAGES]!) return 0;
+    const e = acquireSpan(this.region, pages, KIND_LARGE, alignPages);
+    this.syncViews();
+    return e === 0 ? 0 : this.i32[e + PG_START]! >>> 0;
+  }
+
+  /**
+   * The owner freed a block into page `e` and its used count fell to PG_WAKE: a full page rejoins
+   * its queue; an empty page that is not current goes back to the span bins.
+   */
+  private pageWake(e: number, cls: number): void {
+    const i32 = this.i32;
+    const flags = i32[e + PG_FLAGS]!;
+    if ((flags & PF_FULL) !== 0) {
+      i32[e + PG_FLAGS] = flags & ~PF_FULL;
+      i32[e + PG_WAKE] = 0;
+      if (i32[e + PG_USED] === 0) this.releasePage(e);
+      else this.enqueueLast(e, cls);
+    } else if (i32[e + PG_USED] === 0 && this.current[cls] !== e) {
+      this.unqueue(e, cls);
+      this.releasePage(e);
+    }
+  }
+
+  private releasePage(e: number): void {
+    // PG_USED counts blocks on the thread-free list too, so an empty page has none there.
+    this.i32[e + PG_OWNER] = 0;
+    releaseSpan(this.region, e);
+  }
+
+  private freeSlow(ptr: number): void {
+    if (ptr === 0) return;
+    const e = this.locate(ptr, "free");
+    const i32 = this.i32;
+    const cls = i32[e + PG_CLASS]!;
+    if (cls === KIND_LARGE) {
+      releaseSpan(this.region, e);
+      return;
+    }
+    if (i32[e + PG_OWNER] !== this.tid) {
+      pushThreadFree(i32, e, ptr);
+      return;
+    }
+    // locate() accepted it and we own it: the fast path's tests must have seen stale views.
+    this.free(ptr);
+  }
+
+  /**
+   * Checks that `ptr` is the start of a live block and returns its span's head entry.
+   * @throws TypeError / RangeError naming the pointer and what is wrong with it.
+   */
+  private locate(ptr: number, fn: string): number {
+    checkPointerType(ptr, `${fn}(ptr)`);
+    this.checkAlive(fn);
+    if (((ptr - this.dataStart) >>> 0) >= this.dataBytes) this.syncViews();
+    if (((ptr - this.dataStart) >>> 0) >= this.dataBytes) {
+      throw new RangeError(
+        `hakmem: ${fn}(${hex(ptr)}): pointer outside the heap (blocks lie in [${hex(this.dataStart)}, ${hex(this.dataStart + this.dataBytes)}))`,
+      );
+    }
+    const i32 = this.i32;
+    const e = i32[((ptr >>> PAGE_SHIFT) << ENTRY_SHIFT) + this.pageBias]!;
+    const cls = i32[e + PG_CLASS]!;
+    const start = i32[e + PG_START]! >>> 0;
+    if (cls === KIND_LARGE) {
+      if (ptr === start && ptr < start + i32[e + PG_PAGES]! * PAGE_SIZE) return e;
+      if (ptr >= start && ptr < start + i32[e + PG_PAGES]! * PAGE_SIZE) {
+        throw new RangeError(
+          `hakmem: ${fn}(${hex(ptr)}): pointer inside a large block that starts at ${hex(start)} (${ptr - start} bytes in), not at its start`,
+        );
+      }
+    } else if (cls >= 0) {
+      const offset = (ptr - start) | 0;
+      if (offset >= 0 && blockIndex(cls, offset) < i32[e + PG_RESERVED]!) return e;
+      const size = CLASS_SIZE[cls]!;
+      const index = Math.floor(offset / size);
+      if (offset >= 0 && index < i32[e + PG_RESERVED]!) {
+        throw new RangeError(
+          `hakmem: ${fn}(${hex(ptr)}): pointer inside a block of ${size} bytes that starts at ${hex(start + index * size)} (${offset - index * size} bytes in), not at its start`,
+        );
+      }
+    }
+    throw new RangeError(`hakmem: ${fn}(${hex(ptr)}): no block of this heap starts there (the page holds no block in use at that address)`);
+  }
+
+  /** Start and usable size of the live block containing `ptr` (any byte of it). */
+  private blockContaining(ptr: number): [number, number] {
+    this.checkAlive("view");
+    if (((ptr - this.dataStart) >>> 0) >= this.dataBytes) this.syncViews();
+    if (((ptr - this.dataStart) >>> 0) < this.dataBytes) {
+      const i32 = this.i32;
+      const e = i32[((ptr >>> PAGE_SHIFT) << ENTRY_SHIFT) + this.pageBias]!;
+      const cls = i32[e + PG_CLASS]!;
+      const start = i32[e + PG_START]! >>> 0;
+      if (cls === KIND_LARGE) {
+        const bytes = i32[e + PG_PAGES]! * PAGE_SIZE;
+        if (ptr >= start && ptr < start + bytes) return [start, bytes];
+      } else if (cls >= 0) {
+        const size = CLASS_SIZE[cls]!;
+        const index = Math.floor((ptr - start) / size);
+        if (ptr >= start && index < i32[e + PG_RESERVED]!) return [start + index * size, size];
+      }
+    }
+    throw new RangeError(`hakmem: view(${hex(ptr)}): the pointer is not inside a block of this heap`);
+  }
+
+  private checkAlive(fn: string): void {
+    if (this.disposed) throw new Error(`hakmem: ${fn}() on a disposed heap`);
+  }
+
+  /** Copies the region's views and limits after growth (ours or another worker's). */
+  private syncViews(): void {
+    const rg = this.region;
+    rg.refreshViews();
+    this.i32 = rg.i32;
+    if (!this.disposed) this.dataBytes = rg.mappedPages * PAGE_SIZE;
+  }
+
+  // ─── Page queues (owner only) ───────────────────────────────────────────────────────────
+
+  private enqueueFirst(e: number, cls: number): void {
+    const i32 = this.i32;
+    const first = this.current[cls]!;
+    i32[e + PG_PREV] = 0;
+    if (first === this.nullEntry) {
+      i32[e + PG_NEXT] = 0;
+      this.last[cls] = e;
+    } else {
+      i32[e + PG_NEXT] = first;
+      i32[first + PG_PREV] = e;
+    }
+    this.current[cls] = e;
+  }
+
+  /**
+   * Queues `e` last: a page that regained a block serves again only after the pages ahead of it,
+   * by which time more of its blocks have come back (fewer trips through the slow path).
+   */
+  private enqueueLast(e: number, cls: number): void {
+    const last = this.last[cls]!;
+    if (last === 0) {
+      this.enqueueFirst(e, cls);
+      return;
+    }
+    const i32 = this.i32;
+    i32[e + PG_PREV] = last;
+    i32[e + PG_NEXT] = 0;
+    i32[last + PG_NEXT] = e;
+    this.last[cls] = e;
+  }
+
+  private unqueue(e: number, cls: number): void {
+    const i32 = this.i32;
+    const prev = i32[e + PG_PREV]!;
+    const next = i32[e + PG_NEXT]!;
+    if (prev !== 0) i32[prev + PG_NEXT] = next;
+    else this.current[cls] = next === 0 ? this.nullEntry : next;
+    if (next !== 0) i32[next + PG_PREV] = prev;
+    else this.last[cls] = prev;
+    i32[e + PG_NEXT] = 0;
+    i32[e + PG_PREV] = 0;
+  }
+}
+
+/**
+ * Creates a heap. With no options: a growable SharedArrayBuffer that starts at one segment past
+ * the metadata and grows up to 1 GiB.
+ * @throws TypeError / RangeError on bad options, or a buffer too small to hold the metadata and
+ * one page.
+ */
+export function createHeap(options?: HeapOptions): Heap {
+  const o = resolveOptions(options);
+  const config = { base: o.base, maxBytes: o.maxBytes, segmentShift: o.segmentShift };
+  const metaEnd = Region.metadataEnd(config);
+  if (metaEnd + PAGE_SIZE > o.base + o.maxBytes || !o.memory.growTo(metaEnd)) {
+    throw new RangeError(
+      `hakmem: createHeap: the region [${o.base}, ${o.base + o.maxBytes}) cannot hold the heap's metadata (${metaEnd - o.base} bytes for this maxBytes) and one 64 KiB page`,
+    );
+  }
+  const rg = Region.format(o.memory, config);
+  const segmentPages = 1 << (o.segmentShift - PAGE_SHIFT);
+  const available = Math.min(rg.maxPages, Math.floor(o.memory.byteLength / PAGE_SIZE) - rg.firstPage);
+  const wanted = o.created
+    ? Math.max(segmentPages, Math.ceil((o.initialBytes - rg.dataStart) / PAGE_SIZE))
+    : Math.max(available, 1);
+  if (!ensureMapped(rg, Math.min(wanted, rg.maxPages)) && !ensureMapped(rg, 1)) {
+    throw new RangeError(`hakmem: createHeap: the buffer (${o.memory.byteLength} bytes) has no room for one page after the metadata and cannot grow`);
+  }
+  return new Heap(rg);
+}
+
+export type { HeapOptions, HeapStats };

@@ -1,0 +1,299 @@
+/**
+ * segments — the page-span allocator shared by all workers: acquire and release runs of pages,
+ * keep free runs for reuse, grow the buffer one segment at a time when none fits.
+ *
+ * Basic design: the data pages form a sequence of spans, each either in use (a small page of a
+ * size class, or a large block) or free. Free spans sit in bins by length (exact bins for 1..16
+ * pages, one bin per power of two above) and are coalesced with free neighbours when released,
+ * so no two free spans are ever adjacent. A request takes the first span that fits from the
+ * smallest bin that can hold it and returns the tail to the bins. Segments (the seed's
+ * SuperSlabs; 1 MiB by default) are the unit of growth and of accounting: the segment table
+ * counts pages in use per segment, so a segment with none is "cached" — kept for reuse, never
+ * handed back, because a buffer cannot shrink and churning memory is what the seed regretted.
+ *
+ * Invariants (all under the heap lock, H_LOCK):
+ * - Every mapped page belongs to exactly one span. For a span in use, every page's PG_HEAD is
+ *   the head entry and the head's PG_CLASS is a size class or KIND_LARGE. For a free span, its
+ *   head and its last page carry PG_CLASS = KIND_FREE, PG_PAGES = length and PG_HEAD = head.
+ * - A free span is in exactly one bin: binOf(length); bins are doubly linked via PG_NEXT/PG_PREV.
+ * - H_PAGES_IN_USE = sum of the lengths of spans in use = sum of the segment table.
+ * - H_MAPPED_PAGES only grows; every growth of the buffer bumps H_GROWTHS.
+ */
+
+import {
+  ENTRY_WORDS, EXACT_BINS, H_GROWTHS, H_LOCK, H_MAPPED_PAGES, H_PAGES_IN_USE,
+  H_PEAK_PAGES_IN_USE, KIND_FREE, NUM_BINS, PAGE_SIZE, PG_CLASS, PG_HEAD, PG_NEXT, PG_PAGES,
+  PG_PREV, PG_START,
+} from "./layout.js";
+import { lock, unlock } from "./lock.js";
+import type { Region } from "./region.js";
+
+/** Bin of a free span of `pages` pages. */
+export function binOf(pages: number): number {
+  if (pages <= EXACT_BINS) return pages - 1;
+  return Math.min(NUM_BINS - 1, EXACT_BINS - 4 + (31 - Math.clz32(pages)));
+}
+
+/**
+ * Acquires a span of `pages` pages whose first page number is a multiple of `alignPages`, marks
+ * it in use with PG_CLASS = `kind` and returns its head entry, or 0 when the region cannot hold
+ * it. The caller refreshes its views: the buffer may have grown.
+ */
+export function acquireSpan(rg: Region, pages: number, kind: number, alignPages = 1): number {
+  lock(rg.i32, rg.hdr + H_LOCK);
+  try {
+    const need = pages + alignPages - 1;
+    let e = takeFree(rg, need);
+    if (e === 0 && grow(rg, need)) e = takeFree(rg, need);
+    if (e === 0) return 0;
+    const i32 = rg.i32;
+    let total = i32[e + PG_PAGES]!;
+    if (alignPages > 1) {
+      const pad = (alignPages - ((rg.firstPage + rg.pageOfEntry(e)) % alignPages)) % alignPages;
+      if (pad > 0) {
+        insertFree(rg, e, pad);
+        e += pad * ENTRY_WORDS;
+        total -= pad;
+      }
+    }
+    if (total > pages) insertFree(rg, e + pages * ENTRY_WORDS, total - pages);
+    markInUse(rg, e, pages, kind);
+    return e;
+  } finally {
+    unlock(rg.i32, rg.hdr + H_LOCK);
+  }
+}
+
+/** Returns the span whose head entry is `e` to the free bins, coalescing with free neighbours. */
+export function releaseSpan(rg: Region, e: number): void {
+  lock(rg.i32, rg.hdr + H_LOCK);
+  try {
+    countInUse(rg, rg.pageOfEntry(e), rg.i32[e + PG_PAGES]!, -1);
+    releaseLocked(rg, e);
+  } finally {
+    unlock(rg.i32, rg.hdr + H_LOCK);
+  }
+}
+
+/** Shrinks the span in use at `e` to its first `keep` pages, releasing the rest. */
+export function shrinkSpan(rg: Region, e: number, keep: number): void {
+  lock(rg.i32, rg.hdr + H_LOCK);
+  try {
+    const i32 = rg.i32;
+    const pages = i32[e + PG_PAGES]!;
+    if (keep >= pages) return;
+    const tail = e + keep * ENTRY_WORDS;
+    i32[e + PG_PAGES] = keep;
+    i32[tail + PG_PAGES] = pages - keep;
+    i32[tail + PG_CLASS] = i32[e + PG_CLASS]!;
+    for (let i = 0; i < pages - keep; i++) i32[tail + i * ENTRY_WORDS + PG_HEAD] = tail;
+    countInUse(rg, rg.pageOfEntry(tail), pages - keep, -1);
+    releaseLocked(rg, tail);
+  } finally {
+    unlock(rg.i32, rg.hdr + H_LOCK);
+  }
+}
+
+/**
+ * Extends the span in use at `e` to `pages` pages by taking the free span right after it, when
+ * there is one and it is long enough. Returns true when the span now has `pages` pages.
+ */
+export function growSpanInPlace(rg: Region, e: number, pages: number): boolean {
+  lock(rg.i32, rg.hdr + H_LOCK);
+  try {
+    const i32 = rg.i32;
+    const have = i32[e + PG_PAGES]!;
+    const next = e + have * ENTRY_WORDS;
+    if (rg.pageOfEntry(next) >= rg.mappedPages) return false;
+    if (i32[next + PG_CLASS] !== KIND_FREE || i32[next + PG_HEAD] !== next) return false;
+    const avail = i32[next + PG_PAGES]!;
+    if (have + avail < pages) return false;
+    unlinkFree(rg, next);
+    const extra = pages - have;
+    if (avail > extra) insertFree(rg, next + extra * ENTRY_WORDS, avail - extra);
+    for (let i = 0; i < extra; i++) i32[next + i * ENTRY_WORDS + PG_HEAD] = e;
+    i32[e + PG_PAGES] = pages;
+    countInUse(rg, rg.pageOfEntry(next), extra, 1);
+    return true;
+  } finally {
+    unlock(rg.i32, rg.hdr + H_LOCK);
+  }
+}
+
+/**
+ * Makes all mapped pages one free span, forgetting every span in use. Only for a heap that no
+ * other worker is using.
+ */
+export function resetSpans(rg: Region): void {
+  lock(rg.i32, rg.hdr + H_LOCK);
+  try {
+    const i32 = rg.i32;
+    i32.fill(0, rg.binsWord, rg.binsWord + NUM_BINS);
+    const segs = segmentCount(rg, rg.maxPages);
+    i32.fill(0, rg.segmentsWord, rg.segmentsWord + segs);
+    i32.fill(0, rg.pageTableWord, rg.pageTableWord + rg.mappedPages * ENTRY_WORDS);
+    i32[rg.hdr + H_PAGES_IN_USE] = 0;
+    if (rg.mappedPages > 0) insertFree(rg, rg.pageTableWord, rg.mappedPages);
+  } finally {
+    unlock(rg.i32, rg.hdr + H_LOCK);
+  }
+}
+
+/**
+ * Makes sure at least `pages` data pages are mapped (used at creation). Returns false when the
+ * buffer cannot grow that far.
+ */
+export function ensureMapped(rg: Region, pages: number): boolean {
+  lock(rg.i32, rg.hdr + H_LOCK);
+  try {
+    syncMapped(rg);
+    return pages <= rg.mappedPages || grow(rg, pages - rg.mappedPages);
+  } finally {
+    unlock(rg.i32, rg.hdr + H_LOCK);
+  }
+}
+
+/** Number of segments that `pages` data pages touch. */
+export function segmentCount(rg: Region, pages: number): number {
+  return Math.ceil(pages / (1 << rg.segmentPageShift));
+}
+
+// ─── Below: called with the lock held ─────────────────────────────────────────────────────
+
+function takeFree(rg: Region, pages: number): number {
+  const i32 = rg.i32;
+  for (let b = binOf(pages); b < NUM_BINS; b++) {
+    for (let e = i32[rg.binsWord + b]!; e !== 0; e = i32[e + PG_NEXT]!) {
+      if (i32[e + PG_PAGES]! >= pages) {
+        unlinkFree(rg, e);
+        return e;
+      }
+    }
+  }
+  return 0;
+}
+
+function insertFree(rg: Region, e: number, pages: number): void {
+  const i32 = rg.i32;
+  const last = e + (pages - 1) * ENTRY_WORDS;
+  i32[e + PG_CLASS] = KIND_FREE;
+  i32[e + PG_PAGES] = pages;
+  i32[e + PG_HEAD] = e;
+  i32[e + PG_START] = rg.startOfEntry(e) | 0;
+  i32[last + PG_CLASS] = KIND_FREE;
+  i32[last + PG_PAGES] = pages;
+  i32[last + PG_HEAD] = e;
+  const bin = rg.binsWord + binOf(pages);
+  const first = i32[bin]!;
+  i32[e + PG_NEXT] = first;
+  i32[e + PG_PREV] = 0;
+  if (first !== 0) i32[first + PG_PREV] = e;
+  i32[bin] = e;
+}
+
+function unlinkFree(rg: Region, e: number): void {
+  const i32 = rg.i32;
+  const next = i32[e + PG_NEXT]!;
+  const prev = i32[e + PG_PREV]!;
+  if (prev !== 0) i32[prev + PG_NEXT] = next;
+  else i32[rg.binsWord + binOf(i32[e + PG_PAGES]!)] = next;
+  if (next !== 0) i32[next + PG_PREV] = prev;
+}
+
+function markInUse(rg: Region, e: number, pages: number, kind: number): void {
+  const i32 = rg.i32;
+  for (let i = 0; i < pages; i++) i32[e + i * ENTRY_WORDS + PG_HEAD] = e;
+  i32[e + PG_CLASS] = kind;
+  i32[e + PG_PAGES] = pages;
+  i32[e + PG_START] = rg.startOfEntry(e) | 0;
+  countInUse(rg, rg.pageOfEntry(e), pages, 1);
+}
+
+/** Makes the span at `e` (no longer counted in use) free, joined with free neighbours. */
+function releaseLocked(rg: Region, e: number): void {
+  const i32 = rg.i32;
+  let head = e;
+  let pages = i32[e + PG_PAGES]!;
+  i32[e + PG_CLASS] = KIND_FREE;
+  if (rg.pageOfEntry(e) > 0) {
+    const left = e - ENTRY_WORDS;
+    const lh = i32[left + PG_HEAD]!;
+    if (i32[lh + PG_CLASS] === KIND_FREE && lh + (i32[lh + PG_PAGES]! - 1) * ENTRY_WORDS === left) {
+      unlinkFree(rg, lh);
+      pages += i32[lh + PG_PAGES]!;
+      head = lh;
+    }
+  }
+  const right = e + i32[e + PG_PAGES]! * ENTRY_WORDS;
+  if (rg.pageOfEntry(right) < rg.mappedPages && i32[right + PG_CLASS] === KIND_FREE && i32[right + PG_HEAD] === right) {
+    unlinkFree(rg, right);
+    pages += i32[right + PG_PAGES]!;
+  }
+  insertFree(rg, head, pages);
+}
+
+/** Adds `sign` x the pages [first, first + pages) to the pages-in-use counts. */
+function countInUse(rg: Region, first: number, pages: number, sign: number): void {
+  const i32 = rg.i32;
+  const shift = rg.segmentPageShift;
+  let p = first;
+  const end = first + pages;
+  while (p < end) {
+    const seg = p >>> shift;
+    const segEnd = Math.min(end, (seg + 1) << shift);
+    i32[rg.segmentsWord + seg] += sign * (segEnd - p);
+    p = segEnd;
+  }
+  const inUse = (i32[rg.hdr + H_PAGES_IN_USE] += sign * pages);
+  if (inUse > i32[rg.hdr + H_PEAK_PAGES_IN_USE]!) i32[rg.hdr + H_PEAK_PAGES_IN_USE] = inUse;
+}
+
+/** Takes in what other workers mapped since this worker last looked. */
+function syncMapped(rg: Region): void {
+  const mapped = rg.i32[rg.hdr + H_MAPPED_PAGES]!;
+  if (mapped !== rg.mappedPages || rg.memory.byteLength !== rg.i32.byteLength) {
+    rg.refreshViews();
+    rg.mappedPages = rg.i32[rg.hdr + H_MAPPED_PAGES]!;
+  }
+}
+
+/**
+ * Maps enough new pages at the end for a free span of `pages` pages, rounding up to whole
+ * segments where the buffer allows. Returns false, changing nothing, when it cannot.
+ */
+function grow(rg: Region, pages: number): boolean {
+  syncMapped(rg);
+  const i32 = rg.i32;
+  const mapped = rg.mappedPages;
+  // A free span that ends at the mapped end will coalesce with the new pages.
+  let tailFree = 0;
+  if (mapped > 0) {
+    const last = rg.entryOfPage(mapped - 1);
+    const lh = i32[last + PG_HEAD]!;
+    if (i32[lh + PG_CLASS] === KIND_FREE && lh + (i32[lh + PG_PAGES]! - 1) * ENTRY_WORDS === last) {
+      tailFree = i32[lh + PG_PAGES]!;
+    }
+  }
+  const minimum = mapped + pages - tailFree;
+  if (minimum > rg.maxPages) return false;
+  const segPages = 1 << rg.segmentPageShift;
+  const rounded = Math.min(rg.maxPages, Math.ceil(minimum / segPages) * segPages);
+  let target = rounded;
+  const before = rg.memory.byteLength;
+  if (!rg.memory.growTo((rg.firstPage + target) * PAGE_SIZE)) {
+    target = minimum;
+    if (!rg.memory.growTo((rg.firstPage + target) * PAGE_SIZE)) return false;
+  }
+  rg.refreshViews();
+  const w = rg.i32;
+  if (rg.memory.byteLength !== before) w[rg.hdr + H_GROWTHS] += 1;
+  Atomics.store(w, rg.hdr + H_MAPPED_PAGES, target);
+  rg.mappedPages = target;
+  // The new pages form a span that joins the free tail, if any, through release.
+  const e = rg.entryOfPage(mapped);
+  const n = target - mapped;
+  for (let i = 0; i < n; i++) w[e + i * ENTRY_WORDS + PG_HEAD] = e;
+  w[e + PG_PAGES] = n;
+  releaseLocked(rg, e);
+  return true;
+}
