@@ -3,36 +3,36 @@
  * paths of malloc and free.
  *
  * Basic design: a Heap object is one worker's handle on a shared region. It owns, per size class,
- * a queue of pages (linked through the page entries; `current[cls]` is the queue's first page).
- * - malloc(n <= SMALL_MAX): one table read for the class, pop the current page's free list.
- * - free(p): the page entry by arithmetic on p, a division-free check that p starts a block of
- *   that page, push onto the page's free list.
- * Everything else — empty lists, full pages, new pages, large blocks, other workers' blocks, bad
- * input — is the slow path, reached by a single failed test on the fast path.
+ * a queue of pages (linked through the page entries); the first page of each queue is the
+ * worker's "current" page of that class, kept in its thread slot inside the buffer.
+ * - malloc(n < 1024): read the current page for that size from the thread slot, pop the page's
+ *   free list.
+ * - free(p): the page entry by arithmetic on p; if this worker owns the page, a division-free
+ *   check that p starts a block of it, then push onto the page's free list.
+ * Both read everything through one Int32Array over the whole buffer: in V8 each distinct typed
+ * array costs its own loads of base, length and bounds check, so the fast paths touch only `i32`.
+ * Everything else — empty lists, full pages, new pages, mid and large sizes, other workers'
+ * blocks, bad input — is the slow path, reached by one failed test on the fast path.
  *
  * Invariants:
- * - `current[cls]` is the first page of this worker's queue for class `cls`, or the null entry
- *   (whose free list is always empty) when the queue is empty.
- * - A page owned by this worker is either in its class queue, or flagged PF_FULL and in no
+ * - The current page of class c (word `currentWord + c`, and `bySizeWord + i` for every size
+ *   index i of class c) is the first page of this worker's queue for c, or the null entry (whose
+ *   free list is always empty) when the queue is empty. Only setCurrent() writes them.
+ * - A page owned by this worker is either in its class queue, or flagged PF.FULL and in no
  *   queue. A page with no block in use and not first in its queue goes back to the span bins.
- * - `i32`, `dataStart`, `dataBytes` and `pageBias` mirror the region after its last refresh.
+ * - `i32`, `u8`, `dataStart` and `dataBytes` mirror the region after its last refresh.
  * - The fast paths allocate no JS objects; neither do the slow paths except to throw.
  */
 
 import { checkAlignment, checkPointerType, checkSize, hex } from "./arguments.js";
-import {
-  ENTRY_SHIFT, KIND_LARGE, PAGE_SHIFT, PAGE_SIZE, PF_FULL, PG_CAPACITY, PG_CLASS, PG_FLAGS,
-  PG_FREE, PG_NEXT, PG_OWNER, PG_PAGES, PG_PREV, PG_RESERVED, PG_START, PG_USED, PG_WAKE, T_STATE,
-  T_STATE_ALIVE, THREAD_SLOT_WORDS, H_MAX_PAGES,
-} from "./layout.js";
+import { Entry, H, Kind, PF, PG, Page, T } from "./layout.js";
 import type { HeapBuffer } from "./memory.js";
 import { resolveOptions, type HeapOptions } from "./options.js";
 import { collectThreadFree, extendPage, initPage, pushThreadFree } from "./pages.js";
 import { Region } from "./region.js";
 import { acquireSpan, ensureMapped, growSpanInPlace, releaseSpan, resetSpans, shrinkSpan } from "./segments.js";
 import {
-  CLASS_INV, CLASS_SHIFT, CLASS_SIZE, CLASS_SPAN_PAGES, MID_MAX, NUM_CLASSES, SMALL_CLASS,
-  SMALL_MAX, blockIndex, classOf,
+  CLASS_SIZE, CLASS_SPAN_PAGES, MID_MAX, NUM_CLASSES, SIZE_INDEX_RANGE, blockIndex, classOf,
 } from "./size_classes.js";
 import { collectStats, type HeapStats } from "./stats.js";
 
@@ -53,28 +53,36 @@ const MAX_CALLOC_BYTES = 0xffffffff;
 export class Heap {
   private readonly region: Region;
   private readonly tid: number;
-  private readonly current: Int32Array;
-  /** Last page of each class queue, or 0. */
+  /** Word index of this worker's thread slot, and of its current page per class. */
+  private readonly slot: number;
+  private readonly currentWord: number;
+  private readonly bySizeWord: number;
+  private readonly classWord: number;
+  /** Last page of each class queue, or 0 (only the slow path needs it). */
   private readonly last: Int32Array;
   private readonly nullEntry: number;
-  private i32: Int32Array;
-  private dataStart: number;
-  private dataBytes: number;
   private readonly pageBias: number;
+  private readonly dataStart: number;
+  private dataBytes: number;
+  private i32: Int32Array;
+  private bytes: Uint8Array;
   private disposed = false;
 
   /** @internal Use {@link createHeap}. */
   constructor(region: Region) {
     this.region = region;
-    this.nullEntry = region.nullEntry;
-    this.current = new Int32Array(NUM_CLASSES).fill(region.nullEntry);
+    this.slot = region.claimThreadSlot();
+    this.tid = region.i32[this.slot + T.TID]!;
+    this.currentWord = this.slot + T.CURRENT;
+    this.bySizeWord = this.slot + T.BY_SIZE;
+    this.classWord = region.classTableWord;
     this.last = new Int32Array(NUM_CLASSES);
+    this.nullEntry = region.nullEntry;
     this.pageBias = region.pageBias;
     this.dataStart = region.dataStart;
+    this.dataBytes = region.mappedPages * Page.SIZE;
     this.i32 = region.i32;
-    this.dataBytes = region.mappedPages * PAGE_SIZE;
-    this.tid = region.newThreadId();
-    Atomics.store(this.i32, region.threadsWord + (this.tid - 1) * THREAD_SLOT_WORDS + T_STATE, T_STATE_ALIVE);
+    this.bytes = region.u8;
   }
 
   /** The buffer that pointers index. It changes when a WebAssembly.Memory grows: re-read it. */
@@ -84,7 +92,7 @@ export class Heap {
 
   /** A byte view over the whole current buffer. Re-read it after any call that may grow the heap. */
   get u8(): Uint8Array {
-    return this.region.u8;
+    return this.bytes;
   }
 
   /** This worker's thread id in the heap (1 for the worker that created it). */
@@ -99,17 +107,18 @@ export class Heap {
    * @throws TypeError / RangeError when `size` is not a non-negative safe integer.
    */
   malloc(size: number): number {
-    if ((size >>> 0) === size && size <= SMALL_MAX) {
-      const cls = SMALL_CLASS[(size + 7) >>> 3]!;
-      const e = this.current[cls]!;
-      const i32 = this.i32;
-      const b = i32[e + PG_FREE]!;
+    const i32 = this.i32;
+    // One test admits exactly the integers 0..1023: NaN, fractions, negatives, strings and
+    // larger sizes all fail it and take the generic path, which checks them.
+    if ((size & 1023) === size) {
+      const e = i32[this.bySizeWord + ((size + 7) >>> 3)]!;
+      const b = i32[e + PG.FREE]!;
       if (b !== 0) {
-        i32[e + PG_FREE] = i32[b >>> 2]!;
-        i32[e + PG_USED] = i32[e + PG_USED]! + 1;
+        i32[e + PG.FREE] = i32[b >>> 2]!;
+        i32[e + PG.USED] = i32[e + PG.USED]! + 1;
         return b >>> 0;
       }
-      return this.mallocSlow(cls);
+      return this.mallocSlow(i32[this.classWord + ((size + 7) >>> 3)]!);
     }
     return this.mallocGeneric(size);
   }
@@ -120,20 +129,22 @@ export class Heap {
    * heap, inside a block, or in a page not in use); the heap is left unchanged.
    */
   free(ptr: number): void {
+    const i32 = this.i32;
     if ((ptr >>> 0) === ptr && ((ptr - this.dataStart) >>> 0) < this.dataBytes) {
-      const i32 = this.i32;
-      const e = i32[((ptr >>> PAGE_SHIFT) << ENTRY_SHIFT) + this.pageBias]!;
-      const cls = i32[e + PG_CLASS]!;
-      if (cls >= 0 && i32[e + PG_OWNER] === this.tid) {
-        const y = Math.imul((ptr - i32[e + PG_START]!) | 0, CLASS_INV[cls]!);
-        const s = CLASS_SHIFT[cls]!;
-        if (((y >>> s) | (y << (32 - s))) >>> 0 < i32[e + PG_RESERVED]!) {
-          i32[ptr >>> 2] = i32[e + PG_FREE]!;
-          i32[e + PG_FREE] = ptr;
-          const used = i32[e + PG_USED]! - 1;
-          i32[e + PG_USED] = used;
-          // The page became empty, or a full page got enough blocks back (see PG_WAKE).
-          if (used <= i32[e + PG_WAKE]!) this.pageWake(e, cls);
+      const e = i32[((ptr >>> Page.SHIFT) << Entry.SHIFT) + this.pageBias]!;
+      // Only a small page of ours carries our id (large blocks and free spans carry 0).
+      if (i32[e + PG.OWNER] === this.tid) {
+        // ptr starts a block iff rotr(imul(offset, inv), shift) < blocks carved (size_classes.ts).
+        // (e - pageBias) << 12 is the first byte of the head's page (entries are 16 words apart).
+        const y = Math.imul((ptr - ((e - this.pageBias) << 12)) | 0, i32[e + PG.INV]!);
+        const s = i32[e + PG.SHIFT]!;
+        if (((y >>> s) | (y << (32 - s))) >>> 0 < i32[e + PG.RESERVED]!) {
+          i32[ptr >>> 2] = i32[e + PG.FREE]!;
+          i32[e + PG.FREE] = ptr;
+          const used = i32[e + PG.USED]! - 1;
+          i32[e + PG.USED] = used;
+          // The page became empty, or a full page got enough blocks back (see PG.WAKE).
+          if (used === 0) this.pageWake(e);
           return;
         }
       }
@@ -154,7 +165,7 @@ export class Heap {
       throw new RangeError(`hakmem: calloc(${count}, ${size}): count × size = ${bytes} overflows 2^32 − 1 bytes`);
     }
     const p = this.malloc(bytes);
-    if (p !== 0) this.region.u8.fill(0, p, p + bytes);
+    if (p !== 0) this.bytes.fill(0, p, p + bytes);
     return p;
   }
 
@@ -174,15 +185,15 @@ export class Heap {
       return 0;
     }
     const i32 = this.i32;
-    const cls = i32[e + PG_CLASS]!;
+    const cls = i32[e + PG.CLASS]!;
     let have: number;
     if (cls >= 0) {
       have = CLASS_SIZE[cls]!;
       if (size <= have && size >= have >>> 1) return ptr;
     } else {
-      const pages = i32[e + PG_PAGES]!;
-      have = pages * PAGE_SIZE;
-      const want = Math.ceil(size / PAGE_SIZE);
+      const pages = i32[e + PG.PAGES]!;
+      have = pages * Page.SIZE;
+      const want = Math.ceil(size / Page.SIZE);
       if (size > MID_MAX) {
         if (want === pages) return ptr;
         if (want < pages) {
@@ -194,8 +205,7 @@ export class Heap {
     }
     const q = this.malloc(size);
     if (q === 0) return 0;
-    const u8 = this.region.u8;
-    u8.copyWithin(q, ptr, ptr + Math.min(have, size));
+    this.bytes.copyWithin(q, ptr, ptr + Math.min(have, size));
     this.free(ptr);
     return q;
   }
@@ -210,14 +220,14 @@ export class Heap {
     checkSize(size, "alignedAlloc(alignment, size): size");
     this.checkAlive("alignedAlloc");
     if (alignment <= 16) return this.malloc(Math.max(size, alignment));
-    if (size <= MID_MAX && alignment <= PAGE_SIZE) {
+    if (size <= MID_MAX && alignment <= Page.SIZE) {
       // Spans start 64 KiB aligned, so every block of a class whose size is a multiple of the
       // alignment is aligned.
       for (let c = classOf(Math.max(size, alignment)); c < NUM_CLASSES; c++) {
         if ((CLASS_SIZE[c]! & (alignment - 1)) === 0) return this.mallocClass(c);
       }
     }
-    return this.mallocLarge(Math.max(size, 1), Math.max(1, alignment / PAGE_SIZE));
+    return this.mallocLarge(Math.max(size, 1), Math.max(1, alignment / Page.SIZE));
   }
 
   /**
@@ -227,8 +237,8 @@ export class Heap {
   usableSize(ptr: number): number {
     if (ptr === 0) return 0;
     const e = this.locate(ptr, "usableSize");
-    const cls = this.i32[e + PG_CLASS]!;
-    return cls >= 0 ? CLASS_SIZE[cls]! : this.i32[e + PG_PAGES]! * PAGE_SIZE;
+    const cls = this.i32[e + PG.CLASS]!;
+    return cls >= 0 ? CLASS_SIZE[cls]! : this.i32[e + PG.PAGES]! * Page.SIZE;
   }
 
   /**
@@ -268,7 +278,7 @@ export class Heap {
     this.checkAlive("reset");
     this.syncViews();
     resetSpans(this.region);
-    this.current.fill(this.nullEntry);
+    for (let c = 0; c < NUM_CLASSES; c++) this.setCurrent(c, this.nullEntry);
     this.last.fill(0);
   }
 
@@ -279,11 +289,10 @@ export class Heap {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.current.fill(this.nullEntry);
+    for (let c = 0; c < NUM_CLASSES; c++) this.setCurrent(c, this.nullEntry);
     this.last.fill(0);
     this.dataBytes = 0;
-    const rg = this.region;
-    Atomics.store(rg.i32, rg.threadsWord + (this.tid - 1) * THREAD_SLOT_WORDS + T_STATE, 0);
+    this.region.releaseThreadSlot(this.slot);
   }
 
   // ─── Slow paths ─────────────────────────────────────────────────────────────────────────
@@ -295,12 +304,12 @@ export class Heap {
   }
 
   private mallocClass(cls: number): number {
-    const e = this.current[cls]!;
     const i32 = this.i32;
-    const b = i32[e + PG_FREE]!;
+    const e = i32[this.currentWord + cls]!;
+    const b = i32[e + PG.FREE]!;
     if (b !== 0) {
-      i32[e + PG_FREE] = i32[b >>> 2]!;
-      i32[e + PG_USED] = i32[e + PG_USED]! + 1;
+      i32[e + PG.FREE] = i32[b >>> 2]!;
+      i32[e + PG.USED] = i32[e + PG.USED]! + 1;
       return b >>> 0;
     }
     return this.mallocSlow(cls);
@@ -310,21 +319,24 @@ export class Heap {
   private mallocSlow(cls: number): number {
     this.checkAlive("malloc");
     for (;;) {
-      const e = this.current[cls]!;
-      if (e === this.nullEntry) break;
       const i32 = this.i32;
-      if (i32[e + PG_FREE] !== 0 || collectThreadFree(i32, e) > 0 || extendPage(i32, e, cls) > 0) {
-        const b = i32[e + PG_FREE]!;
-        i32[e + PG_FREE] = i32[b >>> 2]!;
-        i32[e + PG_USED] = i32[e + PG_USED]! + 1;
+      const e = i32[this.currentWord + cls]!;
+      if (e === this.nullEntry) break;
+      if (i32[e + PG.FREE] !== 0 || collectThreadFree(i32, e) > 0 || extendPage(i32, e, cls) > 0) {
+        const b = i32[e + PG.FREE]!;
+        i32[e + PG.FREE] = i32[b >>> 2]!;
+        i32[e + PG.USED] = i32[e + PG.USED]! + 1;
         return b >>> 0;
       }
-      // Full: out of the queue until an eighth of its blocks come back (see pageWake), so that
-      // it serves a run of mallocs when it is current again.
+      // Full: out of the queue until an eighth of its blocks come back, so that it serves a run
+      // of mallocs when it is current again. The count still to come back moves from PG.USED to
+      // PG.WAKE, so that free's one test (PG.USED reaching 0) catches the moment.
       this.unqueue(e, cls);
-      i32[e + PG_FLAGS] = i32[e + PG_FLAGS]! | PF_FULL;
-      const capacity = i32[e + PG_CAPACITY]!;
-      i32[e + PG_WAKE] = capacity - Math.max(1, capacity >>> 3);
+      const capacity = i32[e + PG.CAPACITY]!;
+      const wake = capacity - Math.max(1, capacity >>> 3);
+      i32[e + PG.FLAGS] = i32[e + PG.FLAGS]! | PF.FULL;
+      i32[e + PG.WAKE] = wake;
+      i32[e + PG.USED] = i32[e + PG.USED]! - wake;
     }
     const e = acquireSpan(this.region, CLASS_SPAN_PAGES[cls]!, cls);
     this.syncViews();
@@ -333,41 +345,43 @@ export class Heap {
     initPage(i32, e, cls, this.tid);
     this.enqueueFirst(e, cls);
     extendPage(i32, e, cls);
-    const b = i32[e + PG_FREE]!;
-    i32[e + PG_FREE] = i32[b >>> 2]!;
-    i32[e + PG_USED] = 1;
+    const b = i32[e + PG.FREE]!;
+    i32[e + PG.FREE] = i32[b >>> 2]!;
+    i32[e + PG.USED] = 1;
     return b >>> 0;
   }
 
   private mallocLarge(size: number, alignPages: number): number {
-    const pages = Math.ceil(size / PAGE_SIZE);
-    if (pages > this.i32[this.region.hdr + H_MAX_PAGES]!) return 0;
-    const e = acquireSpan(this.region, pages, KIND_LARGE, alignPages);
+    const pages = Math.ceil(size / Page.SIZE);
+    if (pages > this.i32[this.region.hdr + H.MAX_PAGES]!) return 0;
+    const e = acquireSpan(this.region, pages, Kind.LARGE, alignPages);
     this.syncViews();
-    return e === 0 ? 0 : this.i32[e + PG_START]! >>> 0;
+    return e === 0 ? 0 : this.i32[e + PG.START]! >>> 0;
   }
 
   /**
-   * The owner freed a block into page `e` and its used count fell to PG_WAKE: a full page rejoins
-   * its queue; an empty page that is not current goes back to the span bins.
+   * The owner freed a block into page `e` and PG.USED fell to 0: a full page has room again and
+   * rejoins its queue; an empty page that is not current goes back to the span bins.
    */
-  private pageWake(e: number, cls: number): void {
+  private pageWake(e: number): void {
     const i32 = this.i32;
-    const flags = i32[e + PG_FLAGS]!;
-    if ((flags & PF_FULL) !== 0) {
-      i32[e + PG_FLAGS] = flags & ~PF_FULL;
-      i32[e + PG_WAKE] = 0;
-      if (i32[e + PG_USED] === 0) this.releasePage(e);
+    const cls = i32[e + PG.CLASS]!;
+    const flags = i32[e + PG.FLAGS]!;
+    if ((flags & PF.FULL) !== 0) {
+      i32[e + PG.FLAGS] = flags & ~PF.FULL;
+      i32[e + PG.USED] = i32[e + PG.WAKE]!;
+      i32[e + PG.WAKE] = 0;
+      if (i32[e + PG.USED] === 0) this.releasePage(e);
       else this.enqueueLast(e, cls);
-    } else if (i32[e + PG_USED] === 0 && this.current[cls] !== e) {
+    } else if (i32[this.currentWord + cls] !== e) {
       this.unqueue(e, cls);
       this.releasePage(e);
     }
   }
 
   private releasePage(e: number): void {
-    // PG_USED counts blocks on the thread-free list too, so an empty page has none there.
-    this.i32[e + PG_OWNER] = 0;
+    // PG.USED counts blocks on the thread-free list too, so an empty page has none there.
+    this.i32[e + PG.OWNER] = 0;
     releaseSpan(this.region, e);
   }
 
@@ -375,12 +389,12 @@ export class Heap {
     if (ptr === 0) return;
     const e = this.locate(ptr, "free");
     const i32 = this.i32;
-    const cls = i32[e + PG_CLASS]!;
-    if (cls === KIND_LARGE) {
+    const cls = i32[e + PG.CLASS]!;
+    if (cls === Kind.LARGE) {
       releaseSpan(this.region, e);
       return;
     }
-    if (i32[e + PG_OWNER] !== this.tid) {
+    if (i32[e + PG.OWNER] !== this.tid) {
       pushThreadFree(i32, e, ptr);
       return;
     }
@@ -402,22 +416,22 @@ export class Heap {
       );
     }
     const i32 = this.i32;
-    const e = i32[((ptr >>> PAGE_SHIFT) << ENTRY_SHIFT) + this.pageBias]!;
-    const cls = i32[e + PG_CLASS]!;
-    const start = i32[e + PG_START]! >>> 0;
-    if (cls === KIND_LARGE) {
-      if (ptr === start && ptr < start + i32[e + PG_PAGES]! * PAGE_SIZE) return e;
-      if (ptr >= start && ptr < start + i32[e + PG_PAGES]! * PAGE_SIZE) {
+    const e = i32[((ptr >>> Page.SHIFT) << Entry.SHIFT) + this.pageBias]!;
+    const cls = i32[e + PG.CLASS]!;
+    const start = i32[e + PG.START]! >>> 0;
+    if (cls === Kind.LARGE) {
+      if (ptr === start && ptr < start + i32[e + PG.PAGES]! * Page.SIZE) return e;
+      if (ptr >= start && ptr < start + i32[e + PG.PAGES]! * Page.SIZE) {
         throw new RangeError(
           `hakmem: ${fn}(${hex(ptr)}): pointer inside a large block that starts at ${hex(start)} (${ptr - start} bytes in), not at its start`,
         );
       }
     } else if (cls >= 0) {
       const offset = (ptr - start) | 0;
-      if (offset >= 0 && blockIndex(cls, offset) < i32[e + PG_RESERVED]!) return e;
+      if (offset >= 0 && blockIndex(cls, offset) < i32[e + PG.RESERVED]!) return e;
       const size = CLASS_SIZE[cls]!;
       const index = Math.floor(offset / size);
-      if (offset >= 0 && index < i32[e + PG_RESERVED]!) {
+      if (offset >= 0 && index < i32[e + PG.RESERVED]!) {
         throw new RangeError(
           `hakmem: ${fn}(${hex(ptr)}): pointer inside a block of ${size} bytes that starts at ${hex(start + index * size)} (${offset - index * size} bytes in), not at its start`,
         );
@@ -432,16 +446,16 @@ export class Heap {
     if (((ptr - this.dataStart) >>> 0) >= this.dataBytes) this.syncViews();
     if (((ptr - this.dataStart) >>> 0) < this.dataBytes) {
       const i32 = this.i32;
-      const e = i32[((ptr >>> PAGE_SHIFT) << ENTRY_SHIFT) + this.pageBias]!;
-      const cls = i32[e + PG_CLASS]!;
-      const start = i32[e + PG_START]! >>> 0;
-      if (cls === KIND_LARGE) {
-        const bytes = i32[e + PG_PAGES]! * PAGE_SIZE;
+      const e = i32[((ptr >>> Page.SHIFT) << Entry.SHIFT) + this.pageBias]!;
+      const cls = i32[e + PG.CLASS]!;
+      const start = i32[e + PG.START]! >>> 0;
+      if (cls === Kind.LARGE) {
+        const bytes = i32[e + PG.PAGES]! * Page.SIZE;
         if (ptr >= start && ptr < start + bytes) return [start, bytes];
       } else if (cls >= 0) {
         const size = CLASS_SIZE[cls]!;
         const index = Math.floor((ptr - start) / size);
-        if (ptr >= start && index < i32[e + PG_RESERVED]!) return [start + index * size, size];
+        if (ptr >= start && index < i32[e + PG.RESERVED]!) return [start + index * size, size];
       }
     }
     throw new RangeError(`hakmem: view(${hex(ptr)}): the pointer is not inside a block of this heap`);
@@ -456,23 +470,24 @@ export class Heap {
     const rg = this.region;
     rg.refreshViews();
     this.i32 = rg.i32;
-    if (!this.disposed) this.dataBytes = rg.mappedPages * PAGE_SIZE;
+    this.bytes = rg.u8;
+    if (!this.disposed) this.dataBytes = rg.mappedPages * Page.SIZE;
   }
 
   // ─── Page queues (owner only) ───────────────────────────────────────────────────────────
 
   private enqueueFirst(e: number, cls: number): void {
     const i32 = this.i32;
-    const first = this.current[cls]!;
-    i32[e + PG_PREV] = 0;
+    const first = i32[this.currentWord + cls]!;
+    i32[e + PG.PREV] = 0;
     if (first === this.nullEntry) {
-      i32[e + PG_NEXT] = 0;
+      i32[e + PG.NEXT] = 0;
       this.last[cls] = e;
     } else {
-      i32[e + PG_NEXT] = first;
-      i32[first + PG_PREV] = e;
+      i32[e + PG.NEXT] = first;
+      i32[first + PG.PREV] = e;
     }
-    this.current[cls] = e;
+    this.setCurrent(cls, e);
   }
 
   /**
@@ -486,22 +501,30 @@ export class Heap {
       return;
     }
     const i32 = this.i32;
-    i32[e + PG_PREV] = last;
-    i32[e + PG_NEXT] = 0;
-    i32[last + PG_NEXT] = e;
+    i32[e + PG.PREV] = last;
+    i32[e + PG.NEXT] = 0;
+    i32[last + PG.NEXT] = e;
     this.last[cls] = e;
+  }
+
+  /** Makes `e` the current page of class `cls`, in both of the thread slot's tables. */
+  private setCurrent(cls: number, e: number): void {
+    const i32 = this.i32;
+    i32[this.currentWord + cls] = e;
+    const [first, last] = SIZE_INDEX_RANGE[cls]!;
+    for (let i = first; i <= last; i++) i32[this.bySizeWord + i] = e;
   }
 
   private unqueue(e: number, cls: number): void {
     const i32 = this.i32;
-    const prev = i32[e + PG_PREV]!;
-    const next = i32[e + PG_NEXT]!;
-    if (prev !== 0) i32[prev + PG_NEXT] = next;
-    else this.current[cls] = next === 0 ? this.nullEntry : next;
-    if (next !== 0) i32[next + PG_PREV] = prev;
+    const prev = i32[e + PG.PREV]!;
+    const next = i32[e + PG.NEXT]!;
+    if (prev !== 0) i32[prev + PG.NEXT] = next;
+    else this.setCurrent(cls, next === 0 ? this.nullEntry : next);
+    if (next !== 0) i32[next + PG.PREV] = prev;
     else this.last[cls] = prev;
-    i32[e + PG_NEXT] = 0;
-    i32[e + PG_PREV] = 0;
+    i32[e + PG.NEXT] = 0;
+    i32[e + PG.PREV] = 0;
   }
 }
 
@@ -515,16 +538,16 @@ export function createHeap(options?: HeapOptions): Heap {
   const o = resolveOptions(options);
   const config = { base: o.base, maxBytes: o.maxBytes, segmentShift: o.segmentShift };
   const metaEnd = Region.metadataEnd(config);
-  if (metaEnd + PAGE_SIZE > o.base + o.maxBytes || !o.memory.growTo(metaEnd)) {
+  if (metaEnd + Page.SIZE > o.base + o.maxBytes || !o.memory.growTo(metaEnd)) {
     throw new RangeError(
       `hakmem: createHeap: the region [${o.base}, ${o.base + o.maxBytes}) cannot hold the heap's metadata (${metaEnd - o.base} bytes for this maxBytes) and one 64 KiB page`,
     );
   }
   const rg = Region.format(o.memory, config);
-  const segmentPages = 1 << (o.segmentShift - PAGE_SHIFT);
-  const available = Math.min(rg.maxPages, Math.floor(o.memory.byteLength / PAGE_SIZE) - rg.firstPage);
+  const segmentPages = 1 << (o.segmentShift - Page.SHIFT);
+  const available = Math.min(rg.maxPages, Math.floor(o.memory.byteLength / Page.SIZE) - rg.firstPage);
   const wanted = o.created
-    ? Math.max(segmentPages, Math.ceil((o.initialBytes - rg.dataStart) / PAGE_SIZE))
+    ? Math.max(segmentPages, Math.ceil((o.initialBytes - rg.dataStart) / Page.SIZE))
     : Math.max(available, 1);
   if (!ensureMapped(rg, Math.min(wanted, rg.maxPages)) && !ensureMapped(rg, 1)) {
     throw new RangeError(`hakmem: createHeap: the buffer (${o.memory.byteLength} bytes) has no room for one page after the metadata and cannot grow`);

@@ -9,7 +9,8 @@
  *         │ header (HEADER_BYTES)        │  magic, version, configuration, lock, counters
  *         │ null page entry              │  an all-zero page entry (see NULL_ENTRY)
  *         │ span bins                    │  heads of the free-span lists, one per bin
- *         │ thread table                 │  one padded 64-byte slot per worker (MAX_THREADS)
+ *         │ class table                  │  size → class for the malloc fast path
+ *         │ thread table                 │  one 512-byte slot per worker (MAX_THREADS)
  *         │ segment table                │  pages in use, one int32 per segment
  *         │ page table                   │  one 64-byte entry per page (ENTRY_WORDS int32)
  *         ├──────────────────────────────┤  ◄─ first data page, 64 KiB aligned (absolute)
@@ -33,42 +34,51 @@ export const MAGIC = 0x4d4b4148;
 /** Version of the layout described in this file. */
 export const LAYOUT_VERSION = 1;
 
-/** log2 of the page size: pages are 64 KiB, the size of a WebAssembly page. */
-export const PAGE_SHIFT = 16;
-export const PAGE_SIZE = 1 << PAGE_SHIFT;
+/**
+ * Pages are 64 KiB, the size of a WebAssembly page. (The constants that the fast paths use are
+ * const enums: TypeScript writes their values in as literals, where imported `const`s would be
+ * live bindings that V8 loads and checks at every use.)
+ */
+export const enum Page {
+  SHIFT = 16,
+  SIZE = 65536,
+}
+/** Bytes per page, for the public API. */
+export const PAGE_SIZE: number = Page.SIZE;
 
 // ─── Header: word offsets from the header's first word ──────────────────────────────────────
 
 export const HEADER_BYTES = 256;
-export const H_MAGIC = 0;
-export const H_VERSION = 1;
-/** Byte offset of the region in the buffer. */
-export const H_BASE = 2;
-/** Largest size of the region in bytes (uint32). */
-export const H_MAX_BYTES = 3;
-export const H_SEGMENT_SHIFT = 4;
-export const H_PAGE_SHIFT = 5;
-/** Number of entries of the page table (pages the region can ever hold). */
-export const H_MAX_PAGES = 6;
-/** Absolute page number of the first data page. */
-export const H_FIRST_PAGE = 7;
-/** Data pages currently backed by the buffer, counted from the first data page. */
-export const H_MAPPED_PAGES = 8;
-/** Byte offsets (from base) of the tables below. */
-export const H_BINS = 9;
-export const H_THREADS = 10;
-export const H_SEGMENTS = 11;
-export const H_PAGE_TABLE = 12;
-/** Counters kept under the heap lock. */
-export const H_GROWTHS = 13;
-export const H_PAGES_IN_USE = 14;
-export const H_PEAK_PAGES_IN_USE = 15;
-/** The heap lock guards the span bins, the segment table and growth. Alone on its cache line. */
-export const H_LOCK = 16;
-/** Last thread id handed out (thread ids start at 1; 0 means "no owner"). */
-export const H_NEXT_TID = 32;
-/** Bumped by every reset, so a stale attachment can tell. */
-export const H_EPOCH = 33;
+export const enum H {
+  MAGIC = 0,
+  VERSION = 1,
+  /** Byte offset of the region in the buffer. */
+  BASE = 2,
+  /** Largest size of the region in bytes (uint32). */
+  MAX_BYTES = 3,
+  SEGMENT_SHIFT = 4,
+  PAGE_SHIFT = 5,
+  /** Number of entries of the page table (pages the region can ever hold). */
+  MAX_PAGES = 6,
+  /** Absolute page number of the first data page. */
+  FIRST_PAGE = 7,
+  /** Data pages currently backed by the buffer, counted from the first data page. */
+  MAPPED_PAGES = 8,
+  /** Byte offsets (from base) of the tables below. */
+  BINS = 9,
+  CLASS_TABLE = 10,
+  THREADS = 11,
+  SEGMENTS = 12,
+  PAGE_TABLE = 13,
+  /** Counters kept under the heap lock. */
+  GROWTHS = 14,
+  PAGES_IN_USE = 15,
+  PEAK_PAGES_IN_USE = 33,
+  /** The heap lock guards the span bins, the segment table and growth. Alone on its cache line. */
+  LOCK = 16,
+  /** Last thread id handed out (thread ids start at 1; 0 means "no owner"). */
+  NEXT_TID = 32,
+}
 
 /**
  * An all-zero page entry right after the header. A thread heap points its "current page" of a
@@ -80,68 +90,116 @@ export const NULL_ENTRY_BYTES = 64;
 // ─── Span bins ─────────────────────────────────────────────────────────────────────────────
 
 /** Free spans of 1..EXACT_BINS pages have a bin each; longer ones share a bin per power of two. */
-export const EXACT_BINS = 16;
-export const NUM_BINS = 32;
+export const enum Bins {
+  EXACT = 16,
+  COUNT = 32,
+}
+
+// ─── Size-class table ──────────────────────────────────────────────────────────────────────
+
+/**
+ * The class of a request of n <= 1023 bytes, one int32 at index (n + 7) >>> 3. It sits in the
+ * buffer (written at format, read-only after) so that the malloc fast path reads everything it
+ * needs through one typed array.
+ */
+export const CLASS_TABLE_WORDS = 129;
 
 // ─── Thread table ──────────────────────────────────────────────────────────────────────────
 
 /** Workers that can be attached to one heap at once. */
 export const MAX_THREADS = 128;
-/** Each worker's slot is a cache line of its own (false sharing cost one Node user 8x). */
-export const THREAD_SLOT_WORDS = 16;
-export const T_STATE = 0;
-export const T_STATE_FREE = 0;
-export const T_STATE_ALIVE = 1;
+/**
+ * Each worker's slot: a header cache line; the worker's current page per size class (an entry
+ * word index; the null entry when it has none); and the same current pages indexed by request
+ * size, (n + 7) >>> 3 for n <= 1023, so that the malloc fast path finds its page in one read.
+ * Only the owning worker writes its slot's pages. Slots are whole cache lines apart.
+ */
+export const THREAD_SLOT_WORDS = 272;
+export const enum T {
+  STATE = 0,
+  /** Thread id of the worker in the slot. */
+  TID = 1,
+  CURRENT = 16,
+  BY_SIZE = 128,
+}
+
+/** States of a thread slot (T.STATE). */
+export const enum ThreadState {
+  FREE = 0,
+  ALIVE = 1,
+}
 
 // ─── Page table entries: word offsets within an entry ──────────────────────────────────────
 
-export const ENTRY_SHIFT = 4;
-/** Words per page entry (64 bytes). */
-export const ENTRY_WORDS = 1 << ENTRY_SHIFT;
+export const enum Entry {
+  SHIFT = 4,
+  /** Words per page entry (64 bytes). */
+  WORDS = 16,
+}
 
-/**
- * In every page of a span in use: the word index of the span's head entry. In the last page of a
- * free span: the head entry of that free span. Elsewhere stale, which is safe because whatever it
- * points to is either not a page in use or is checked against the pointer's range.
- */
-export const PG_HEAD = 0;
-/** At a span head: the size class (>= 0) of a small page, or one of the KIND_* values. */
-export const PG_CLASS = 1;
-/** At a span head (and at the last page of a free span): the span's length in pages. */
-export const PG_PAGES = 2;
-/** At a span head: absolute byte offset of the span's first byte (int32). */
-export const PG_START = 3;
-/** Small page: head of the free list (owner only, plain stores); 0 when empty. */
-export const PG_FREE = 4;
-/** Small page: blocks handed out and not yet returned to PG_FREE. */
-export const PG_USED = 5;
-/** Small page: blocks carved so far; blocks at and past this index were never handed out. */
-export const PG_RESERVED = 6;
-/** Small page: blocks the span holds. */
-export const PG_CAPACITY = 7;
-/** Small page: head of the list of blocks freed by other workers (Atomics only). */
-export const PG_THREAD_FREE = 8;
-/** Small page: thread id of the owning worker; 0 when abandoned. */
-export const PG_OWNER = 9;
-/** Links: in the owner's page queue of a class, or in a span bin when free. */
-export const PG_NEXT = 10;
-export const PG_PREV = 11;
-/** Small page: PF_* bits. */
-export const PG_FLAGS = 12;
-/**
- * Small page: the owner's free calls the slow path when PG_USED drops to this value: 0 for a
- * page in its queue (it became empty), or a little below capacity for a full page (enough blocks
- * came back for it to rejoin its queue).
- */
-export const PG_WAKE = 13;
+/** Word offsets of the fields of a page entry. */
+export const enum PG {
+  /**
+   * In every page of a span in use: the word index of the span's head entry. In the last page of
+   * a free span: the head entry of that free span. Elsewhere stale, which is safe because whatever
+   * it points to is either not a page in use or is checked against the pointer's range.
+   */
+  HEAD = 0,
+  /** At a span head: the size class (>= 0) of a small page, or one of the Kind values. */
+  CLASS = 1,
+  /** At a span head (and at the last page of a free span): the span's length in pages. */
+  PAGES = 2,
+  /** At a span head: absolute byte offset of the span's first byte (int32). */
+  START = 3,
+  /** Small page: head of the free list (owner only, plain stores); 0 when empty. */
+  FREE = 4,
+  /** Small page: blocks handed out and not yet returned to PG.FREE. */
+  USED = 5,
+  /** Small page: blocks carved so far; blocks at and past this index were never handed out. */
+  RESERVED = 6,
+  /** Small page: blocks the span holds. */
+  CAPACITY = 7,
+  /** Small page: head of the list of blocks freed by other workers (Atomics only). */
+  THREAD_FREE = 8,
+  /**
+   * Thread id of the owning worker for a small page; 0 for a large block, a free span and an
+   * abandoned page. The free fast path tests only this word: equal to its own id means "a small
+   * page of mine".
+   */
+  OWNER = 9,
+  /** Links: in the owner's page queue of a class, or in a span bin when free. */
+  NEXT = 10,
+  PREV = 11,
+  /** Small page: PF bits. */
+  FLAGS = 12,
+  /**
+   * Small page: 0 for a page in its owner's queue. For a full page (PF.FULL), the number of blocks
+   * that must still come back before it rejoins its queue has been taken out of PG.USED and is kept
+   * here: the true count of used blocks is PG.USED + PG.WAKE, and the owner's free needs a single
+   * test (PG.USED reaching 0) for both "empty" and "full page has room again".
+   */
+  WAKE = 13,
+  /**
+   * Small page: the class's exact-division constants (see size_classes.ts), copied here so that
+   * free's check "is this the start of a block" reads only the page entry.
+   */
+  INV = 14,
+  SHIFT = 15,
+}
 
-/** Free span (at its head and at its last page). */
-export const KIND_FREE = -1;
-/** A large block: a span of whole pages holding one block. */
-export const KIND_LARGE = -2;
+/** PG.CLASS values of span heads that are not small pages. */
+export const enum Kind {
+  /** Free span (at its head and at its last page). */
+  FREE = -1,
+  /** A large block: a span of whole pages holding one block. */
+  LARGE = -2,
+}
 
-/** The page is full and is not in its owner's queue. */
-export const PF_FULL = 1;
+/** Bits of PG.FLAGS. */
+export const enum PF {
+  /** The page is full and is not in its owner's queue. */
+  FULL = 1,
+}
 
 // ─── Blocks ────────────────────────────────────────────────────────────────────────────────
 
@@ -149,4 +207,4 @@ export const PF_FULL = 1;
 export const MIN_ALIGN = 8;
 
 /** Largest region a heap can manage: pointers are uint32 byte offsets. */
-export const MAX_REGION_BYTES = 2 ** 32 - PAGE_SIZE;
+export const MAX_REGION_BYTES = 2 ** 32 - Page.SIZE;

@@ -13,7 +13,7 @@
  *   loser throws); after the lock is taken, `refresh()` shows what another worker did.
  */
 
-import { PAGE_SIZE } from "./layout.js";
+import { Page } from "./layout.js";
 
 /** Anything a heap can live in. */
 export type Backing = ArrayBuffer | SharedArrayBuffer | WebAssembly.Memory;
@@ -87,7 +87,7 @@ export class LinearMemory {
       switch (this.kind) {
         case "WebAssembly.Memory": {
           const mem = this.source as WebAssembly.Memory;
-          mem.grow(Math.ceil((byteLength - current) / PAGE_SIZE));
+          mem.grow(Math.ceil((byteLength - current) / Page.SIZE));
           this.buffer = mem.buffer;
           return true;
         }

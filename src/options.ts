@@ -4,11 +4,11 @@
  * Invariants of a resolved configuration:
  * - `base` is a multiple of 16 and `base + maxBytes` lies within what the buffer can ever reach
  *   and below 2^32 (pointers are uint32).
- * - `segmentBytes` is a power of two from PAGE_SIZE (64 KiB) to 256 MiB.
+ * - `segmentBytes` is a power of two from Page.SIZE (64 KiB) to 256 MiB.
  */
 
 import { checkSize, describe } from "./arguments.js";
-import { MAX_REGION_BYTES, PAGE_SIZE } from "./layout.js";
+import { MAX_REGION_BYTES, Page } from "./layout.js";
 import { LinearMemory, type Backing } from "./memory.js";
 
 /** Options of {@link createHeap}. All are optional. */
@@ -82,7 +82,7 @@ export function resolveOptions(options: HeapOptions = {}): ResolvedOptions {
     }
   }
   const segmentBytes = options.segmentBytes === undefined ? DEFAULT_SEGMENT_BYTES : checkSize(options.segmentBytes, "createHeap: segmentBytes");
-  if (segmentBytes < PAGE_SIZE || segmentBytes > MAX_SEGMENT_BYTES || (segmentBytes & (segmentBytes - 1)) !== 0) {
+  if (segmentBytes < Page.SIZE || segmentBytes > MAX_SEGMENT_BYTES || (segmentBytes & (segmentBytes - 1)) !== 0) {
     throw new RangeError(`hakmem: createHeap: segmentBytes must be a power of two from 65536 to ${MAX_SEGMENT_BYTES}, got ${segmentBytes}`);
   }
   const segmentShift = 31 - Math.clz32(segmentBytes);

@@ -3,39 +3,38 @@
  *
  * Basic design (mimalloc's free-list sharding): a page has two lists of free blocks, each a
  * singly linked list threaded through the first word of the free blocks themselves:
- * - PG_FREE, popped by the owner's malloc and pushed by the owner's free, with plain stores;
- * - PG_THREAD_FREE, pushed by other workers with Atomics.compareExchange and taken whole by the
- *   owner (Atomics.exchange) when PG_FREE runs dry.
- * Blocks are carved lazily: PG_RESERVED counts the blocks ever linked into a list, and when both
+ * - PG.FREE, popped by the owner's malloc and pushed by the owner's free, with plain stores;
+ * - PG.THREAD_FREE, pushed by other workers with Atomics.compareExchange and taken whole by the
+ *   owner (Atomics.exchange) when PG.FREE runs dry.
+ * Blocks are carved lazily: PG.RESERVED counts the blocks ever linked into a list, and when both
  * lists are empty the owner links the next CLASS_EXTEND[class] blocks (the seed's batch refill).
  *
  * Invariants:
- * - PG_USED = PG_RESERVED − (length of PG_FREE): blocks on PG_THREAD_FREE still count as
- *   used until the owner collects them.
- * - Every block on either list is the start of a block of this page below PG_RESERVED, and
+ * - PG.USED + PG.WAKE = PG.RESERVED − (length of PG.FREE): blocks on PG.THREAD_FREE still
+ *   count as used until the owner collects them.
+ * - Every block on either list is the start of a block of this page below PG.RESERVED, and
  *   appears once.
- * - Only the owner (PG_OWNER) reads or writes PG_FREE, PG_USED, PG_RESERVED, PG_NEXT, PG_PREV and
- *   PG_FLAGS; other workers touch only PG_THREAD_FREE.
+ * - Only the owner (PG.OWNER) reads or writes PG.FREE, PG.USED, PG.RESERVED, PG.NEXT, PG.PREV and
+ *   PG.FLAGS; other workers touch only PG.THREAD_FREE.
  */
 
-import {
-  PG_CAPACITY, PG_FLAGS, PG_FREE, PG_NEXT, PG_OWNER, PG_PREV, PG_RESERVED, PG_START,
-  PG_THREAD_FREE, PG_USED, PG_WAKE,
-} from "./layout.js";
-import { CLASS_CAPACITY, CLASS_EXTEND, CLASS_SIZE } from "./size_classes.js";
+import { PG } from "./layout.js";
+import { CLASS_CAPACITY, CLASS_EXTEND, CLASS_INV, CLASS_SHIFT, CLASS_SIZE } from "./size_classes.js";
 
 /** Prepares the freshly acquired span at `e` to serve class `cls` for thread `tid`. */
 export function initPage(i32: Int32Array, e: number, cls: number, tid: number): void {
-  i32[e + PG_FREE] = 0;
-  i32[e + PG_USED] = 0;
-  i32[e + PG_RESERVED] = 0;
-  i32[e + PG_CAPACITY] = CLASS_CAPACITY[cls]!;
-  Atomics.store(i32, e + PG_THREAD_FREE, 0);
-  i32[e + PG_OWNER] = tid;
-  i32[e + PG_NEXT] = 0;
-  i32[e + PG_PREV] = 0;
-  i32[e + PG_FLAGS] = 0;
-  i32[e + PG_WAKE] = 0;
+  i32[e + PG.FREE] = 0;
+  i32[e + PG.USED] = 0;
+  i32[e + PG.RESERVED] = 0;
+  i32[e + PG.CAPACITY] = CLASS_CAPACITY[cls]!;
+  Atomics.store(i32, e + PG.THREAD_FREE, 0);
+  i32[e + PG.OWNER] = tid;
+  i32[e + PG.NEXT] = 0;
+  i32[e + PG.PREV] = 0;
+  i32[e + PG.FLAGS] = 0;
+  i32[e + PG.WAKE] = 0;
+  i32[e + PG.INV] = CLASS_INV[cls]!;
+  i32[e + PG.SHIFT] = CLASS_SHIFT[cls]!;
 }
 
 /**
@@ -43,20 +42,20 @@ export function initPage(i32: Int32Array, e: number, cls: number, tid: number): 
  * free list. Returns how many blocks it linked (0 when the page is fully carved).
  */
 export function extendPage(i32: Int32Array, e: number, cls: number): number {
-  const reserved = i32[e + PG_RESERVED]!;
-  const n = Math.min(CLASS_EXTEND[cls]!, i32[e + PG_CAPACITY]! - reserved);
+  const reserved = i32[e + PG.RESERVED]!;
+  const n = Math.min(CLASS_EXTEND[cls]!, i32[e + PG.CAPACITY]! - reserved);
   if (n <= 0) return 0;
   const size = CLASS_SIZE[cls]!;
-  const first = (i32[e + PG_START]! + reserved * size) | 0;
+  const first = (i32[e + PG.START]! + reserved * size) | 0;
   let b = first;
   for (let i = 1; i < n; i++) {
     const next = (b + size) | 0;
     i32[b >>> 2] = next;
     b = next;
   }
-  i32[b >>> 2] = i32[e + PG_FREE]!;
-  i32[e + PG_FREE] = first;
-  i32[e + PG_RESERVED] = reserved + n;
+  i32[b >>> 2] = i32[e + PG.FREE]!;
+  i32[e + PG.FREE] = first;
+  i32[e + PG.RESERVED] = reserved + n;
   return n;
 }
 
@@ -65,23 +64,23 @@ export function extendPage(i32: Int32Array, e: number, cls: number): number {
  * moved. Owner only.
  */
 export function collectThreadFree(i32: Int32Array, e: number): number {
-  if (Atomics.load(i32, e + PG_THREAD_FREE) === 0) return 0;
-  const list = Atomics.exchange(i32, e + PG_THREAD_FREE, 0);
+  if (Atomics.load(i32, e + PG.THREAD_FREE) === 0) return 0;
+  const list = Atomics.exchange(i32, e + PG.THREAD_FREE, 0);
   let n = 1;
   let tail = list;
   for (let next = i32[tail >>> 2]!; next !== 0; next = i32[tail >>> 2]!) {
     tail = next;
     n++;
   }
-  i32[tail >>> 2] = i32[e + PG_FREE]!;
-  i32[e + PG_FREE] = list;
-  i32[e + PG_USED] = i32[e + PG_USED]! - n;
+  i32[tail >>> 2] = i32[e + PG.FREE]!;
+  i32[e + PG.FREE] = list;
+  i32[e + PG.USED] = i32[e + PG.USED]! - n;
   return n;
 }
 
 /** Pushes block `p` onto the thread-free list of the page at `e`, from any worker. */
 export function pushThreadFree(i32: Int32Array, e: number, p: number): void {
-  const slot = e + PG_THREAD_FREE;
+  const slot = e + PG.THREAD_FREE;
   let head = Atomics.load(i32, slot);
   for (;;) {
     Atomics.store(i32, p >>> 2, head);

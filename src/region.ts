@@ -8,16 +8,15 @@
  *   buffers in V8). Whoever grows the buffer, or learns that another worker did, calls
  *   `refreshViews()`; the thread heap then copies the views it caches.
  * - Geometry (first page, page table, bias, limits) never changes after `format`.
- * - `mappedPages` is this worker's last reading of H_MAPPED_PAGES; only growth raises it.
+ * - `mappedPages` is this worker's last reading of H.MAPPED_PAGES; only growth raises it.
  */
 
 import {
-  ENTRY_SHIFT, ENTRY_WORDS, HEADER_BYTES, H_BASE, H_BINS, H_EPOCH, H_FIRST_PAGE, H_MAGIC,
-  H_MAPPED_PAGES, H_MAX_BYTES, H_MAX_PAGES, H_NEXT_TID, H_PAGE_SHIFT, H_PAGE_TABLE, H_SEGMENTS,
-  H_SEGMENT_SHIFT, H_THREADS, H_VERSION, LAYOUT_VERSION, MAGIC, MAX_THREADS, NULL_ENTRY_BYTES,
-  NUM_BINS, PAGE_SHIFT, PAGE_SIZE, THREAD_SLOT_WORDS,
+  Bins, CLASS_TABLE_WORDS, Entry, H, HEADER_BYTES, LAYOUT_VERSION, MAGIC, MAX_THREADS,
+  NULL_ENTRY_BYTES, Page, T, THREAD_SLOT_WORDS, ThreadState,
 } from "./layout.js";
 import { LinearMemory } from "./memory.js";
+import { NUM_CLASSES, SMALL_CLASS } from "./size_classes.js";
 
 /** Everything `format` needs to lay out a new heap. */
 export interface RegionConfig {
@@ -46,12 +45,13 @@ export class Region {
   readonly maxPages: number;
   /** Word index of the first span bin, the segment table and the first page entry. */
   readonly binsWord: number;
+  readonly classTableWord: number;
   readonly threadsWord: number;
   readonly segmentsWord: number;
   readonly pageTableWord: number;
   /** Word index of the all-zero entry used as "no page". */
   readonly nullEntry: number;
-  /** Entry of the page holding byte offset p: `((p >>> PAGE_SHIFT) << ENTRY_SHIFT) + pageBias`. */
+  /** Entry of the page holding byte offset p: `((p >>> Page.SHIFT) << Entry.SHIFT) + pageBias`. */
   readonly pageBias: number;
   /** Absolute byte offset of the first data page. */
   readonly dataStart: number;
@@ -68,27 +68,29 @@ export class Region {
     this.hdr = base >>> 2;
     this.maxBytes = maxBytes;
     this.segmentShift = segmentShift;
-    this.segmentPageShift = segmentShift - PAGE_SHIFT;
+    this.segmentPageShift = segmentShift - Page.SHIFT;
 
     const end = base + maxBytes;
-    const upperPages = Math.max(0, Math.floor(end / PAGE_SIZE) - Math.ceil(base / PAGE_SIZE));
+    const upperPages = Math.max(0, Math.floor(end / Page.SIZE) - Math.ceil(base / Page.SIZE));
     const maxSegments = Math.ceil(upperPages / (1 << this.segmentPageShift)) || 1;
     let off = base + HEADER_BYTES;
     this.nullEntry = off >>> 2;
     off += NULL_ENTRY_BYTES;
     this.binsWord = off >>> 2;
-    off = alignUp(off + NUM_BINS * 4, 64);
+    off += Bins.COUNT * 4;
+    this.classTableWord = off >>> 2;
+    off = alignUp(off + CLASS_TABLE_WORDS * 4, 64);
     this.threadsWord = off >>> 2;
     off += MAX_THREADS * THREAD_SLOT_WORDS * 4;
     this.segmentsWord = off >>> 2;
     off = alignUp(off + maxSegments * 4, 64);
     this.pageTableWord = off >>> 2;
-    off += upperPages * ENTRY_WORDS * 4;
-    this.firstPage = Math.ceil(off / PAGE_SIZE);
-    this.maxPages = Math.max(0, Math.floor(end / PAGE_SIZE) - this.firstPage);
-    this.dataStart = this.firstPage * PAGE_SIZE;
+    off += upperPages * Entry.WORDS * 4;
+    this.firstPage = Math.ceil(off / Page.SIZE);
+    this.maxPages = Math.max(0, Math.floor(end / Page.SIZE) - this.firstPage);
+    this.dataStart = this.firstPage * Page.SIZE;
     this.metadataBytes = this.dataStart - base;
-    this.pageBias = this.pageTableWord - (this.firstPage << ENTRY_SHIFT);
+    this.pageBias = this.pageTableWord - (this.firstPage << Entry.SHIFT);
     this.i32 = new Int32Array(0);
     this.u8 = new Uint8Array(0);
   }
@@ -103,22 +105,23 @@ export class Region {
     const i32 = r.i32;
     const h = r.hdr;
     // Zero the metadata: a given buffer may hold anything.
-    i32.fill(0, h, r.pageTableWord + r.maxPages * ENTRY_WORDS);
-    i32[h + H_MAGIC] = MAGIC;
-    i32[h + H_VERSION] = LAYOUT_VERSION;
-    i32[h + H_BASE] = config.base;
-    i32[h + H_MAX_BYTES] = config.maxBytes | 0;
-    i32[h + H_SEGMENT_SHIFT] = config.segmentShift;
-    i32[h + H_PAGE_SHIFT] = PAGE_SHIFT;
-    i32[h + H_MAX_PAGES] = r.maxPages;
-    i32[h + H_FIRST_PAGE] = r.firstPage;
-    i32[h + H_MAPPED_PAGES] = 0;
-    i32[h + H_BINS] = (r.binsWord << 2) - config.base;
-    i32[h + H_THREADS] = (r.threadsWord << 2) - config.base;
-    i32[h + H_SEGMENTS] = (r.segmentsWord << 2) - config.base;
-    i32[h + H_PAGE_TABLE] = (r.pageTableWord << 2) - config.base;
-    i32[h + H_NEXT_TID] = 0;
-    i32[h + H_EPOCH] = 1;
+    i32.fill(0, h, r.pageTableWord + r.maxPages * Entry.WORDS);
+    i32[h + H.MAGIC] = MAGIC;
+    i32[h + H.VERSION] = LAYOUT_VERSION;
+    i32[h + H.BASE] = config.base;
+    i32[h + H.MAX_BYTES] = config.maxBytes | 0;
+    i32[h + H.SEGMENT_SHIFT] = config.segmentShift;
+    i32[h + H.PAGE_SHIFT] = Page.SHIFT;
+    i32[h + H.MAX_PAGES] = r.maxPages;
+    i32[h + H.FIRST_PAGE] = r.firstPage;
+    i32[h + H.MAPPED_PAGES] = 0;
+    i32[h + H.BINS] = (r.binsWord << 2) - config.base;
+    i32[h + H.THREADS] = (r.threadsWord << 2) - config.base;
+    i32[h + H.SEGMENTS] = (r.segmentsWord << 2) - config.base;
+    i32[h + H.PAGE_TABLE] = (r.pageTableWord << 2) - config.base;
+    i32[h + H.CLASS_TABLE] = (r.classTableWord << 2) - config.base;
+    for (let i = 0; i < CLASS_TABLE_WORDS; i++) i32[r.classTableWord + i] = SMALL_CLASS[i]!;
+    i32[h + H.NEXT_TID] = 0;
     return r;
   }
 
@@ -128,15 +131,15 @@ export class Region {
    */
   static attach(memory: LinearMemory, base: number): Region {
     const words = new Int32Array(memory.buffer, base, HEADER_BYTES >>> 2);
-    if (words[H_MAGIC] !== MAGIC) {
-      throw new TypeError(`hakmem: no heap header at byte offset ${base} (found magic 0x${(words[H_MAGIC]! >>> 0).toString(16)})`);
+    if (words[H.MAGIC] !== MAGIC) {
+      throw new TypeError(`hakmem: no heap header at byte offset ${base} (found magic 0x${(words[H.MAGIC]! >>> 0).toString(16)})`);
     }
-    if (words[H_VERSION] !== LAYOUT_VERSION) {
-      throw new TypeError(`hakmem: heap layout version ${words[H_VERSION]} at byte offset ${base}; this build reads version ${LAYOUT_VERSION}`);
+    if (words[H.VERSION] !== LAYOUT_VERSION) {
+      throw new TypeError(`hakmem: heap layout version ${words[H.VERSION]} at byte offset ${base}; this build reads version ${LAYOUT_VERSION}`);
     }
-    const r = new Region(memory, base, words[H_MAX_BYTES]! >>> 0, words[H_SEGMENT_SHIFT]!);
+    const r = new Region(memory, base, words[H.MAX_BYTES]! >>> 0, words[H.SEGMENT_SHIFT]!);
     r.refreshViews();
-    r.mappedPages = Atomics.load(r.i32, r.hdr + H_MAPPED_PAGES);
+    r.mappedPages = Atomics.load(r.i32, r.hdr + H.MAPPED_PAGES);
     return r;
   }
 
@@ -158,21 +161,46 @@ export class Region {
 
   /** Word index of the entry of relative data page `r` (0 = first data page). */
   entryOfPage(r: number): number {
-    return this.pageTableWord + (r << ENTRY_SHIFT);
+    return this.pageTableWord + (r << Entry.SHIFT);
   }
 
   /** Relative data page of the entry at word index `e`. */
   pageOfEntry(e: number): number {
-    return (e - this.pageTableWord) >> ENTRY_SHIFT;
+    return (e - this.pageTableWord) >> Entry.SHIFT;
   }
 
   /** Absolute byte offset of the first byte of the page whose entry is `e`. */
   startOfEntry(e: number): number {
-    return (this.firstPage + this.pageOfEntry(e)) * PAGE_SIZE;
+    return (this.firstPage + this.pageOfEntry(e)) * Page.SIZE;
   }
 
-  /** Takes the next thread id; ids are never reused within a heap's life. */
-  newThreadId(): number {
-    return Atomics.add(this.i32, this.hdr + H_NEXT_TID, 1) + 1;
+  /**
+   * Claims a free slot of the thread table for a new thread heap, with a fresh thread id, and
+   * points its current pages at the null entry. Returns the slot's word index.
+   * @throws Error when all MAX_THREADS slots are taken.
+   */
+  claimThreadSlot(): number {
+    const i32 = this.i32;
+    for (let t = 0; t < MAX_THREADS; t++) {
+      const slot = this.threadsWord + t * THREAD_SLOT_WORDS;
+      if (Atomics.compareExchange(i32, slot + T.STATE, ThreadState.FREE, ThreadState.ALIVE) === ThreadState.FREE) {
+        const tid = Atomics.add(i32, this.hdr + H.NEXT_TID, 1) + 1;
+        i32.fill(this.nullEntry, slot + T.CURRENT, slot + T.CURRENT + NUM_CLASSES);
+        i32.fill(this.nullEntry, slot + T.BY_SIZE, slot + T.BY_SIZE + CLASS_TABLE_WORDS);
+        Atomics.store(i32, slot + T.TID, tid);
+        return slot;
+      }
+    }
+    throw new Error(`hakmem: all ${MAX_THREADS} thread slots of the heap are in use`);
   }
+
+  /** Gives a thread slot back. */
+  releaseThreadSlot(slot: number): void {
+    Atomics.store(this.i32, slot + T.TID, 0);
+    Atomics.store(this.i32, slot + T.STATE, ThreadState.FREE);
+  }
+}
+
+if (T.CURRENT + NUM_CLASSES > T.BY_SIZE || T.BY_SIZE + CLASS_TABLE_WORDS > THREAD_SLOT_WORDS) {
+  throw new Error("hakmem: layout: the thread slot is too small for the size classes");
 }

@@ -11,86 +11,82 @@
  * counts pages in use per segment, so a segment with none is "cached" — kept for reuse, never
  * handed back, because a buffer cannot shrink and churning memory is what the seed regretted.
  *
- * Invariants (all under the heap lock, H_LOCK):
- * - Every mapped page belongs to exactly one span. For a span in use, every page's PG_HEAD is
- *   the head entry and the head's PG_CLASS is a size class or KIND_LARGE. For a free span, its
- *   head and its last page carry PG_CLASS = KIND_FREE, PG_PAGES = length and PG_HEAD = head.
- * - A free span is in exactly one bin: binOf(length); bins are doubly linked via PG_NEXT/PG_PREV.
- * - H_PAGES_IN_USE = sum of the lengths of spans in use = sum of the segment table.
- * - H_MAPPED_PAGES only grows; every growth of the buffer bumps H_GROWTHS.
+ * Invariants (all under the heap lock, H.LOCK):
+ * - Every mapped page belongs to exactly one span. For a span in use, every page's PG.HEAD is
+ *   the head entry and the head's PG.CLASS is a size class or Kind.LARGE. For a free span, its
+ *   head and its last page carry PG.CLASS = Kind.FREE, PG.PAGES = length and PG.HEAD = head.
+ * - A free span is in exactly one bin: binOf(length); bins are doubly linked via PG.NEXT/PG.PREV.
+ * - H.PAGES_IN_USE = sum of the lengths of spans in use = sum of the segment table.
+ * - H.MAPPED_PAGES only grows; every growth of the buffer bumps H.GROWTHS.
  */
 
-import {
-  ENTRY_WORDS, EXACT_BINS, H_GROWTHS, H_LOCK, H_MAPPED_PAGES, H_PAGES_IN_USE,
-  H_PEAK_PAGES_IN_USE, KIND_FREE, NUM_BINS, PAGE_SIZE, PG_CLASS, PG_HEAD, PG_NEXT, PG_PAGES,
-  PG_PREV, PG_START,
-} from "./layout.js";
+import { Bins, Entry, H, Kind, PG, Page } from "./layout.js";
 import { lock, unlock } from "./lock.js";
 import type { Region } from "./region.js";
 
 /** Bin of a free span of `pages` pages. */
 export function binOf(pages: number): number {
-  if (pages <= EXACT_BINS) return pages - 1;
-  return Math.min(NUM_BINS - 1, EXACT_BINS - 4 + (31 - Math.clz32(pages)));
+  if (pages <= Bins.EXACT) return pages - 1;
+  return Math.min(Bins.COUNT - 1, Bins.EXACT - 4 + (31 - Math.clz32(pages)));
 }
 
 /**
  * Acquires a span of `pages` pages whose first page number is a multiple of `alignPages`, marks
- * it in use with PG_CLASS = `kind` and returns its head entry, or 0 when the region cannot hold
+ * it in use with PG.CLASS = `kind` and returns its head entry, or 0 when the region cannot hold
  * it. The caller refreshes its views: the buffer may have grown.
  */
 export function acquireSpan(rg: Region, pages: number, kind: number, alignPages = 1): number {
-  lock(rg.i32, rg.hdr + H_LOCK);
+  lock(rg.i32, rg.hdr + H.LOCK);
   try {
     const need = pages + alignPages - 1;
     let e = takeFree(rg, need);
     if (e === 0 && grow(rg, need)) e = takeFree(rg, need);
     if (e === 0) return 0;
     const i32 = rg.i32;
-    let total = i32[e + PG_PAGES]!;
+    let total = i32[e + PG.PAGES]!;
     if (alignPages > 1) {
       const pad = (alignPages - ((rg.firstPage + rg.pageOfEntry(e)) % alignPages)) % alignPages;
       if (pad > 0) {
         insertFree(rg, e, pad);
-        e += pad * ENTRY_WORDS;
+        e += pad * Entry.WORDS;
         total -= pad;
       }
     }
-    if (total > pages) insertFree(rg, e + pages * ENTRY_WORDS, total - pages);
+    if (total > pages) insertFree(rg, e + pages * Entry.WORDS, total - pages);
     markInUse(rg, e, pages, kind);
     return e;
   } finally {
-    unlock(rg.i32, rg.hdr + H_LOCK);
+    unlock(rg.i32, rg.hdr + H.LOCK);
   }
 }
 
 /** Returns the span whose head entry is `e` to the free bins, coalescing with free neighbours. */
 export function releaseSpan(rg: Region, e: number): void {
-  lock(rg.i32, rg.hdr + H_LOCK);
+  lock(rg.i32, rg.hdr + H.LOCK);
   try {
-    countInUse(rg, rg.pageOfEntry(e), rg.i32[e + PG_PAGES]!, -1);
+    countInUse(rg, rg.pageOfEntry(e), rg.i32[e + PG.PAGES]!, -1);
     releaseLocked(rg, e);
   } finally {
-    unlock(rg.i32, rg.hdr + H_LOCK);
+    unlock(rg.i32, rg.hdr + H.LOCK);
   }
 }
 
 /** Shrinks the span in use at `e` to its first `keep` pages, releasing the rest. */
 export function shrinkSpan(rg: Region, e: number, keep: number): void {
-  lock(rg.i32, rg.hdr + H_LOCK);
+  lock(rg.i32, rg.hdr + H.LOCK);
   try {
     const i32 = rg.i32;
-    const pages = i32[e + PG_PAGES]!;
+    const pages = i32[e + PG.PAGES]!;
     if (keep >= pages) return;
-    const tail = e + keep * ENTRY_WORDS;
-    i32[e + PG_PAGES] = keep;
-    i32[tail + PG_PAGES] = pages - keep;
-    i32[tail + PG_CLASS] = i32[e + PG_CLASS]!;
-    for (let i = 0; i < pages - keep; i++) i32[tail + i * ENTRY_WORDS + PG_HEAD] = tail;
+    const tail = e + keep * Entry.WORDS;
+    i32[e + PG.PAGES] = keep;
+    i32[tail + PG.PAGES] = pages - keep;
+    i32[tail + PG.CLASS] = i32[e + PG.CLASS]!;
+    for (let i = 0; i < pages - keep; i++) i32[tail + i * Entry.WORDS + PG.HEAD] = tail;
     countInUse(rg, rg.pageOfEntry(tail), pages - keep, -1);
     releaseLocked(rg, tail);
   } finally {
-    unlock(rg.i32, rg.hdr + H_LOCK);
+    unlock(rg.i32, rg.hdr + H.LOCK);
   }
 }
 
@@ -99,24 +95,24 @@ export function shrinkSpan(rg: Region, e: number, keep: number): void {
  * there is one and it is long enough. Returns true when the span now has `pages` pages.
  */
 export function growSpanInPlace(rg: Region, e: number, pages: number): boolean {
-  lock(rg.i32, rg.hdr + H_LOCK);
+  lock(rg.i32, rg.hdr + H.LOCK);
   try {
     const i32 = rg.i32;
-    const have = i32[e + PG_PAGES]!;
-    const next = e + have * ENTRY_WORDS;
+    const have = i32[e + PG.PAGES]!;
+    const next = e + have * Entry.WORDS;
     if (rg.pageOfEntry(next) >= rg.mappedPages) return false;
-    if (i32[next + PG_CLASS] !== KIND_FREE || i32[next + PG_HEAD] !== next) return false;
-    const avail = i32[next + PG_PAGES]!;
+    if (i32[next + PG.CLASS] !== Kind.FREE || i32[next + PG.HEAD] !== next) return false;
+    const avail = i32[next + PG.PAGES]!;
     if (have + avail < pages) return false;
     unlinkFree(rg, next);
     const extra = pages - have;
-    if (avail > extra) insertFree(rg, next + extra * ENTRY_WORDS, avail - extra);
-    for (let i = 0; i < extra; i++) i32[next + i * ENTRY_WORDS + PG_HEAD] = e;
-    i32[e + PG_PAGES] = pages;
+    if (avail > extra) insertFree(rg, next + extra * Entry.WORDS, avail - extra);
+    for (let i = 0; i < extra; i++) i32[next + i * Entry.WORDS + PG.HEAD] = e;
+    i32[e + PG.PAGES] = pages;
     countInUse(rg, rg.pageOfEntry(next), extra, 1);
     return true;
   } finally {
-    unlock(rg.i32, rg.hdr + H_LOCK);
+    unlock(rg.i32, rg.hdr + H.LOCK);
   }
 }
 
@@ -125,17 +121,17 @@ export function growSpanInPlace(rg: Region, e: number, pages: number): boolean {
  * other worker is using.
  */
 export function resetSpans(rg: Region): void {
-  lock(rg.i32, rg.hdr + H_LOCK);
+  lock(rg.i32, rg.hdr + H.LOCK);
   try {
     const i32 = rg.i32;
-    i32.fill(0, rg.binsWord, rg.binsWord + NUM_BINS);
+    i32.fill(0, rg.binsWord, rg.binsWord + Bins.COUNT);
     const segs = segmentCount(rg, rg.maxPages);
     i32.fill(0, rg.segmentsWord, rg.segmentsWord + segs);
-    i32.fill(0, rg.pageTableWord, rg.pageTableWord + rg.mappedPages * ENTRY_WORDS);
-    i32[rg.hdr + H_PAGES_IN_USE] = 0;
+    i32.fill(0, rg.pageTableWord, rg.pageTableWord + rg.mappedPages * Entry.WORDS);
+    i32[rg.hdr + H.PAGES_IN_USE] = 0;
     if (rg.mappedPages > 0) insertFree(rg, rg.pageTableWord, rg.mappedPages);
   } finally {
-    unlock(rg.i32, rg.hdr + H_LOCK);
+    unlock(rg.i32, rg.hdr + H.LOCK);
   }
 }
 
@@ -144,12 +140,12 @@ export function resetSpans(rg: Region): void {
  * buffer cannot grow that far.
  */
 export function ensureMapped(rg: Region, pages: number): boolean {
-  lock(rg.i32, rg.hdr + H_LOCK);
+  lock(rg.i32, rg.hdr + H.LOCK);
   try {
     syncMapped(rg);
     return pages <= rg.mappedPages || grow(rg, pages - rg.mappedPages);
   } finally {
-    unlock(rg.i32, rg.hdr + H_LOCK);
+    unlock(rg.i32, rg.hdr + H.LOCK);
   }
 }
 
@@ -162,9 +158,9 @@ export function segmentCount(rg: Region, pages: number): number {
 
 function takeFree(rg: Region, pages: number): number {
   const i32 = rg.i32;
-  for (let b = binOf(pages); b < NUM_BINS; b++) {
-    for (let e = i32[rg.binsWord + b]!; e !== 0; e = i32[e + PG_NEXT]!) {
-      if (i32[e + PG_PAGES]! >= pages) {
+  for (let b = binOf(pages); b < Bins.COUNT; b++) {
+    for (let e = i32[rg.binsWord + b]!; e !== 0; e = i32[e + PG.NEXT]!) {
+      if (i32[e + PG.PAGES]! >= pages) {
         unlinkFree(rg, e);
         return e;
       }
@@ -175,37 +171,39 @@ function takeFree(rg: Region, pages: number): number {
 
 function insertFree(rg: Region, e: number, pages: number): void {
   const i32 = rg.i32;
-  const last = e + (pages - 1) * ENTRY_WORDS;
-  i32[e + PG_CLASS] = KIND_FREE;
-  i32[e + PG_PAGES] = pages;
-  i32[e + PG_HEAD] = e;
-  i32[e + PG_START] = rg.startOfEntry(e) | 0;
-  i32[last + PG_CLASS] = KIND_FREE;
-  i32[last + PG_PAGES] = pages;
-  i32[last + PG_HEAD] = e;
+  const last = e + (pages - 1) * Entry.WORDS;
+  i32[e + PG.CLASS] = Kind.FREE;
+  i32[e + PG.OWNER] = 0;
+  i32[e + PG.PAGES] = pages;
+  i32[e + PG.HEAD] = e;
+  i32[e + PG.START] = rg.startOfEntry(e) | 0;
+  i32[last + PG.CLASS] = Kind.FREE;
+  i32[last + PG.PAGES] = pages;
+  i32[last + PG.HEAD] = e;
   const bin = rg.binsWord + binOf(pages);
   const first = i32[bin]!;
-  i32[e + PG_NEXT] = first;
-  i32[e + PG_PREV] = 0;
-  if (first !== 0) i32[first + PG_PREV] = e;
+  i32[e + PG.NEXT] = first;
+  i32[e + PG.PREV] = 0;
+  if (first !== 0) i32[first + PG.PREV] = e;
   i32[bin] = e;
 }
 
 function unlinkFree(rg: Region, e: number): void {
   const i32 = rg.i32;
-  const next = i32[e + PG_NEXT]!;
-  const prev = i32[e + PG_PREV]!;
-  if (prev !== 0) i32[prev + PG_NEXT] = next;
-  else i32[rg.binsWord + binOf(i32[e + PG_PAGES]!)] = next;
-  if (next !== 0) i32[next + PG_PREV] = prev;
+  const next = i32[e + PG.NEXT]!;
+  const prev = i32[e + PG.PREV]!;
+  if (prev !== 0) i32[prev + PG.NEXT] = next;
+  else i32[rg.binsWord + binOf(i32[e + PG.PAGES]!)] = next;
+  if (next !== 0) i32[next + PG.PREV] = prev;
 }
 
 function markInUse(rg: Region, e: number, pages: number, kind: number): void {
   const i32 = rg.i32;
-  for (let i = 0; i < pages; i++) i32[e + i * ENTRY_WORDS + PG_HEAD] = e;
-  i32[e + PG_CLASS] = kind;
-  i32[e + PG_PAGES] = pages;
-  i32[e + PG_START] = rg.startOfEntry(e) | 0;
+  for (let i = 0; i < pages; i++) i32[e + i * Entry.WORDS + PG.HEAD] = e;
+  i32[e + PG.CLASS] = kind;
+  i32[e + PG.OWNER] = 0; // a small page's owner sets it when it initialises the page
+  i32[e + PG.PAGES] = pages;
+  i32[e + PG.START] = rg.startOfEntry(e) | 0;
   countInUse(rg, rg.pageOfEntry(e), pages, 1);
 }
 
@@ -213,21 +211,21 @@ function markInUse(rg: Region, e: number, pages: number, kind: number): void {
 function releaseLocked(rg: Region, e: number): void {
   const i32 = rg.i32;
   let head = e;
-  let pages = i32[e + PG_PAGES]!;
-  i32[e + PG_CLASS] = KIND_FREE;
+  let pages = i32[e + PG.PAGES]!;
+  i32[e + PG.CLASS] = Kind.FREE;
   if (rg.pageOfEntry(e) > 0) {
-    const left = e - ENTRY_WORDS;
-    const lh = i32[left + PG_HEAD]!;
-    if (i32[lh + PG_CLASS] === KIND_FREE && lh + (i32[lh + PG_PAGES]! - 1) * ENTRY_WORDS === left) {
+    const left = e - Entry.WORDS;
+    const lh = i32[left + PG.HEAD]!;
+    if (i32[lh + PG.CLASS] === Kind.FREE && lh + (i32[lh + PG.PAGES]! - 1) * Entry.WORDS === left) {
       unlinkFree(rg, lh);
-      pages += i32[lh + PG_PAGES]!;
+      pages += i32[lh + PG.PAGES]!;
       head = lh;
     }
   }
-  const right = e + i32[e + PG_PAGES]! * ENTRY_WORDS;
-  if (rg.pageOfEntry(right) < rg.mappedPages && i32[right + PG_CLASS] === KIND_FREE && i32[right + PG_HEAD] === right) {
+  const right = e + i32[e + PG.PAGES]! * Entry.WORDS;
+  if (rg.pageOfEntry(right) < rg.mappedPages && i32[right + PG.CLASS] === Kind.FREE && i32[right + PG.HEAD] === right) {
     unlinkFree(rg, right);
-    pages += i32[right + PG_PAGES]!;
+    pages += i32[right + PG.PAGES]!;
   }
   insertFree(rg, head, pages);
 }
@@ -244,16 +242,16 @@ function countInUse(rg: Region, first: number, pages: number, sign: number): voi
     i32[rg.segmentsWord + seg] += sign * (segEnd - p);
     p = segEnd;
   }
-  const inUse = (i32[rg.hdr + H_PAGES_IN_USE] += sign * pages);
-  if (inUse > i32[rg.hdr + H_PEAK_PAGES_IN_USE]!) i32[rg.hdr + H_PEAK_PAGES_IN_USE] = inUse;
+  const inUse = (i32[rg.hdr + H.PAGES_IN_USE] += sign * pages);
+  if (inUse > i32[rg.hdr + H.PEAK_PAGES_IN_USE]!) i32[rg.hdr + H.PEAK_PAGES_IN_USE] = inUse;
 }
 
 /** Takes in what other workers mapped since this worker last looked. */
 function syncMapped(rg: Region): void {
-  const mapped = rg.i32[rg.hdr + H_MAPPED_PAGES]!;
+  const mapped = rg.i32[rg.hdr + H.MAPPED_PAGES]!;
   if (mapped !== rg.mappedPages || rg.memory.byteLength !== rg.i32.byteLength) {
     rg.refreshViews();
-    rg.mappedPages = rg.i32[rg.hdr + H_MAPPED_PAGES]!;
+    rg.mappedPages = rg.i32[rg.hdr + H.MAPPED_PAGES]!;
   }
 }
 
@@ -269,9 +267,9 @@ function grow(rg: Region, pages: number): boolean {
   let tailFree = 0;
   if (mapped > 0) {
     const last = rg.entryOfPage(mapped - 1);
-    const lh = i32[last + PG_HEAD]!;
-    if (i32[lh + PG_CLASS] === KIND_FREE && lh + (i32[lh + PG_PAGES]! - 1) * ENTRY_WORDS === last) {
-      tailFree = i32[lh + PG_PAGES]!;
+    const lh = i32[last + PG.HEAD]!;
+    if (i32[lh + PG.CLASS] === Kind.FREE && lh + (i32[lh + PG.PAGES]! - 1) * Entry.WORDS === last) {
+      tailFree = i32[lh + PG.PAGES]!;
     }
   }
   const minimum = mapped + pages - tailFree;
@@ -280,20 +278,20 @@ function grow(rg: Region, pages: number): boolean {
   const rounded = Math.min(rg.maxPages, Math.ceil(minimum / segPages) * segPages);
   let target = rounded;
   const before = rg.memory.byteLength;
-  if (!rg.memory.growTo((rg.firstPage + target) * PAGE_SIZE)) {
+  if (!rg.memory.growTo((rg.firstPage + target) * Page.SIZE)) {
     target = minimum;
-    if (!rg.memory.growTo((rg.firstPage + target) * PAGE_SIZE)) return false;
+    if (!rg.memory.growTo((rg.firstPage + target) * Page.SIZE)) return false;
   }
   rg.refreshViews();
   const w = rg.i32;
-  if (rg.memory.byteLength !== before) w[rg.hdr + H_GROWTHS] += 1;
-  Atomics.store(w, rg.hdr + H_MAPPED_PAGES, target);
+  if (rg.memory.byteLength !== before) w[rg.hdr + H.GROWTHS] += 1;
+  Atomics.store(w, rg.hdr + H.MAPPED_PAGES, target);
   rg.mappedPages = target;
   // The new pages form a span that joins the free tail, if any, through release.
   const e = rg.entryOfPage(mapped);
   const n = target - mapped;
-  for (let i = 0; i < n; i++) w[e + i * ENTRY_WORDS + PG_HEAD] = e;
-  w[e + PG_PAGES] = n;
+  for (let i = 0; i < n; i++) w[e + i * Entry.WORDS + PG.HEAD] = e;
+  w[e + PG.PAGES] = n;
   releaseLocked(rg, e);
   return true;
 }

@@ -15,7 +15,7 @@
  * - `classOfSmall(size)` for size <= SMALL_MAX is one table read: the malloc fast path.
  */
 
-import { PAGE_SIZE } from "./layout.js";
+import { Page } from "./layout.js";
 
 /** Largest request served by the one-read lookup table of the fast path. */
 export const SMALL_MAX = 1024;
@@ -72,7 +72,7 @@ function spanPagesFor(size: number): number {
   let best = MAX_SPAN_PAGES;
   let bestWaste = Infinity;
   for (let pages = 1; pages <= MAX_SPAN_PAGES; pages++) {
-    const bytes = pages * PAGE_SIZE;
+    const bytes = pages * Page.SIZE;
     const blocks = Math.floor(bytes / size);
     const waste = (bytes - blocks * size) / bytes;
     if (blocks >= MIN_BLOCKS_PER_SPAN && waste <= 1 / 16) return pages;
@@ -85,7 +85,7 @@ for (let c = 0; c < NUM_CLASSES; c++) {
   const size = sizes[c]!;
   const pages = spanPagesFor(size);
   CLASS_SPAN_PAGES[c] = pages;
-  CLASS_CAPACITY[c] = Math.floor((pages * PAGE_SIZE) / size);
+  CLASS_CAPACITY[c] = Math.floor((pages * Page.SIZE) / size);
   // The seed measured 32 blocks per refill as best (128 polluted L1 and lost 36 %); cap at 4 KiB.
   CLASS_EXTEND[c] = Math.max(1, Math.min(32, Math.floor(4096 / size)));
   const shift = 31 - Math.clz32(size & -size);
@@ -99,6 +99,15 @@ for (let i = 0; i < SMALL_CLASS.length; i++) {
   while (CLASS_SIZE[c]! < n) c++;
   SMALL_CLASS[i] = c;
 }
+
+/**
+ * For each class, the first and last index `(n + 7) >>> 3` of the requests n <= 1023 it serves
+ * ([1, 0], an empty range, for the classes above them).
+ */
+export const SIZE_INDEX_RANGE: ReadonlyArray<readonly [number, number]> = Array.from({ length: NUM_CLASSES }, (_, c) => {
+  const indices = [...SMALL_CLASS.keys()].filter((i) => SMALL_CLASS[i] === c);
+  return indices.length === 0 ? ([1, 0] as const) : ([indices[0]!, indices[indices.length - 1]!] as const);
+});
 
 /** Size class of a request of `size` bytes, 0 <= size <= MID_MAX. */
 export function classOf(size: number): number {

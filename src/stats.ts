@@ -1,7 +1,7 @@
 /**
  * stats — what the heap holds, counted by walking the page table.
  *
- * Nothing is counted on the fast paths: live blocks per class are the pages' PG_USED, and the
+ * Nothing is counted on the fast paths: live blocks per class are the pages' PG.USED, and the
  * page-level figures come from the counters the span allocator keeps under the heap lock. A
  * walk costs one read per page entry, so stats() is for reports and tests, not for hot loops.
  *
@@ -9,10 +9,7 @@
  * come and go in pages owned by other workers.
  */
 
-import {
-  H_GROWTHS, H_LOCK, H_PAGES_IN_USE, H_PEAK_PAGES_IN_USE, KIND_FREE, KIND_LARGE,
-  PAGE_SIZE, PG_CLASS, PG_PAGES, PG_THREAD_FREE, PG_USED,
-} from "./layout.js";
+import { H, Kind, PG, Page } from "./layout.js";
 import { lock, unlock } from "./lock.js";
 import type { Region } from "./region.js";
 import { segmentCount } from "./segments.js";
@@ -61,7 +58,7 @@ export interface HeapStats {
 
 /** Walks the region and returns its statistics. */
 export function collectStats(rg: Region): HeapStats {
-  lock(rg.i32, rg.hdr + H_LOCK);
+  lock(rg.i32, rg.hdr + H.LOCK);
   try {
     const i32 = rg.i32;
     const used = new Float64Array(NUM_CLASSES);
@@ -70,17 +67,17 @@ export function collectStats(rg: Region): HeapStats {
     let largeBytes = 0;
     for (let r = 0; r < rg.mappedPages; ) {
       const e = rg.entryOfPage(r);
-      const cls = i32[e + PG_CLASS]!;
-      const n = i32[e + PG_PAGES]!;
+      const cls = i32[e + PG.CLASS]!;
+      const n = i32[e + PG.PAGES]!;
       if (cls >= 0) {
         let remote = 0;
-        for (let b = Atomics.load(i32, e + PG_THREAD_FREE); b !== 0; b = i32[b >>> 2]!) remote++;
-        used[cls]! += i32[e + PG_USED]! - remote;
+        for (let b = Atomics.load(i32, e + PG.THREAD_FREE); b !== 0; b = i32[b >>> 2]!) remote++;
+        used[cls]! += i32[e + PG.USED]! - remote;
         pages[cls]! += 1;
-      } else if (cls === KIND_LARGE) {
+      } else if (cls === Kind.LARGE) {
         largeBlocks++;
-        largeBytes += n * PAGE_SIZE;
-      } else if (cls !== KIND_FREE) {
+        largeBytes += n * Page.SIZE;
+      } else if (cls !== Kind.FREE) {
         throw new Error(`hakmem: stats: page entry ${r} has kind ${cls}; the page table is corrupt`);
       }
       r += n;
@@ -102,20 +99,20 @@ export function collectStats(rg: Region): HeapStats {
     return {
       liveBytes,
       liveBlocks,
-      heapBytes: i32[rg.hdr + H_PAGES_IN_USE]! * PAGE_SIZE,
-      peakHeapBytes: i32[rg.hdr + H_PEAK_PAGES_IN_USE]! * PAGE_SIZE,
-      mappedBytes: rg.metadataBytes + rg.mappedPages * PAGE_SIZE,
+      heapBytes: i32[rg.hdr + H.PAGES_IN_USE]! * Page.SIZE,
+      peakHeapBytes: i32[rg.hdr + H.PEAK_PAGES_IN_USE]! * Page.SIZE,
+      mappedBytes: rg.metadataBytes + rg.mappedPages * Page.SIZE,
       metadataBytes: rg.metadataBytes,
-      segmentBytes: segPages * PAGE_SIZE,
+      segmentBytes: segPages * Page.SIZE,
       segmentsInUse,
       segmentsCached: mappedSegments - segmentsInUse,
-      growths: i32[rg.hdr + H_GROWTHS]!,
+      growths: i32[rg.hdr + H.GROWTHS]!,
       largeBlocks,
       largeBytes,
       classes,
     };
   } finally {
-    unlock(rg.i32, rg.hdr + H_LOCK);
+    unlock(rg.i32, rg.hdr + H.LOCK);
   }
 }
 
