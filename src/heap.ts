@@ -15,24 +15,26 @@
  * blocks, bad input — is the slow path, reached by one failed test on the fast path.
  *
  * Invariants:
- * - The current page of class c (word `currentWord + c`, and `bySizeWord + i` for every size
- *   index i of class c) is the first page of this worker's queue for c, or the null entry (whose
- *   free list is always empty) when the queue is empty. Only setCurrent() writes them.
- * - A page owned by this worker is either in its class queue, or flagged PF.FULL and in no
- *   queue. A page with no block in use and not first in its queue goes back to the span bins.
+ * - The current page of a class (in the thread slot, see page_queues.ts) is the first page of
+ *   this worker's queue for it, or the null entry (whose free list is always empty).
+ * - A page with PG.OWNER = this worker's id is in this worker's queue or full list of its class.
+ *   A page with no block in use and not first in its queue goes back to the span bins.
+ * - Blocks of pages this worker does not own are freed onto the page's thread-free list; the
+ *   owner collects it when its list runs dry, or, for a full page, when it next needs a page.
  * - `i32`, `u8`, `dataStart` and `dataBytes` mirror the region after its last refresh.
  * - The fast paths allocate no JS objects; neither do the slow paths except to throw.
  */
 
-import { checkAlignment, checkPointerType, checkSize, hex } from "./arguments.js";
+import { checkAlignment, checkPointerType, checkSize, describe, hex } from "./arguments.js";
 import { Entry, H, Kind, PF, PG, Page, T } from "./layout.js";
-import type { HeapBuffer } from "./memory.js";
+import { LinearMemory, type HeapBuffer } from "./memory.js";
 import { resolveOptions, type HeapOptions } from "./options.js";
-import { collectThreadFree, extendPage, initPage, pushThreadFree } from "./pages.js";
+import { abandonPage, adoptAbandoned, collectThreadFree, extendPage, initPage, pagesOwnedBy, pushThreadFree } from "./pages.js";
+import { PageQueues } from "./page_queues.js";
 import { Region } from "./region.js";
 import { acquireSpan, ensureMapped, growSpanInPlace, releaseSpan, resetSpans, shrinkSpan } from "./segments.js";
 import {
-  CLASS_SIZE, CLASS_SPAN_PAGES, MID_MAX, NUM_CLASSES, SIZE_INDEX_RANGE, blockIndex, classOf,
+  CLASS_SIZE, CLASS_SPAN_PAGES, MID_MAX, NUM_CLASSES, blockIndex, classOf,
 } from "./size_classes.js";
 import { collectStats, type HeapStats } from "./stats.js";
 
@@ -55,11 +57,10 @@ export class Heap {
   private readonly tid: number;
   /** Word index of this worker's thread slot, and of its current page per class. */
   private readonly slot: number;
-  private readonly currentWord: number;
   private readonly bySizeWord: number;
   private readonly classWord: number;
-  /** Last page of each class queue, or 0 (only the slow path needs it). */
-  private readonly last: Int32Array;
+  private readonly queues: PageQueues;
+  private readonly shared: boolean;
   private readonly nullEntry: number;
   private readonly pageBias: number;
   private readonly dataStart: number;
@@ -73,10 +74,10 @@ export class Heap {
     this.region = region;
     this.slot = region.claimThreadSlot();
     this.tid = region.i32[this.slot + T.TID]!;
-    this.currentWord = this.slot + T.CURRENT;
     this.bySizeWord = this.slot + T.BY_SIZE;
     this.classWord = region.classTableWord;
-    this.last = new Int32Array(NUM_CLASSES);
+    this.queues = new PageQueues(this.slot + T.CURRENT, this.bySizeWord, region.nullEntry);
+    this.shared = region.memory.shared;
     this.nullEntry = region.nullEntry;
     this.pageBias = region.pageBias;
     this.dataStart = region.dataStart;
@@ -90,8 +91,12 @@ export class Heap {
     return this.region.memory.buffer;
   }
 
-  /** A byte view over the whole current buffer. Re-read it after any call that may grow the heap. */
+  /**
+   * A byte view over the whole current buffer. Re-read it after any call that may grow the heap
+   * (on a shared heap, growth by any worker).
+   */
   get u8(): Uint8Array {
+    if (this.shared && this.bytes.length !== this.region.memory.buffer.byteLength) this.syncViews();
     return this.bytes;
   }
 
@@ -273,29 +278,109 @@ export class Heap {
   /**
    * Frees every block at once: the heap returns to empty, keeping its buffer and its growth.
    * Every pointer obtained before is invalid afterwards.
+   * @throws Error when other workers are attached to the heap.
    */
   reset(): void {
     this.checkAlive("reset");
+    const others = this.region.liveThreads().filter((t) => t !== this.tid);
+    if (others.length > 0) {
+      throw new Error(`hakmem: reset() while other workers (thread ids ${others.join(", ")}) are attached to the heap`);
+    }
     this.syncViews();
     resetSpans(this.region);
-    for (let c = 0; c < NUM_CLASSES; c++) this.setCurrent(c, this.nullEntry);
-    this.last.fill(0);
+    this.queues.clear(this.i32);
   }
 
   /**
-   * Ends this worker's use of the heap. Every later call on this object throws. The buffer and
-   * the blocks in it are not touched.
+   * A structured-cloneable description of the heap, for {@link attachHeap} in another worker:
+   * `worker.postMessage(heap.handle())`.
+   * @throws TypeError when the heap is not in shared memory.
+   */
+  handle(): HeapHandle {
+    this.checkAlive("handle");
+    if (!this.shared) {
+      throw new TypeError(
+        `hakmem: handle(): this heap lives in a non-shared ${this.region.memory.kind}, which other workers cannot see; ` +
+          "create it with { shared: true } or over a SharedArrayBuffer or a shared WebAssembly.Memory",
+      );
+    }
+    return { memory: this.region.memory.source as SharedArrayBuffer | WebAssembly.Memory, base: this.region.base };
+  }
+
+  /**
+   * Ends this worker's use of the heap. Its blocks stay valid and can be freed by any worker;
+   * its pages are abandoned, and other workers adopt them when they need pages of the same size.
+   * Every later call on this object throws.
    */
   dispose(): void {
     if (this.disposed) return;
+    this.syncViews();
+    const i32 = this.i32;
+    this.queues.forEach(i32, (e) => this.abandonPage(e));
+    this.queues.clear(i32);
     this.disposed = true;
-    for (let c = 0; c < NUM_CLASSES; c++) this.setCurrent(c, this.nullEntry);
-    this.last.fill(0);
     this.dataBytes = 0;
     this.region.releaseThreadSlot(this.slot);
   }
 
-  // ─── Slow paths ─────────────────────────────────────────────────────────────────────────
+  /**
+   * Returns to the heap every page that holds no block in use: this worker's own (including its
+   * current pages) and abandoned ones, after collecting the blocks other workers freed into them.
+   * Abandoned pages that still hold blocks stay abandoned. Returns the number of pages released.
+   * Call it after freeing much, or before reading {@link Heap.stats} for leaks.
+   */
+  collect(): number {
+    this.checkAlive("collect");
+    this.syncViews();
+    let released = 0;
+    const q = this.queues;
+    q.forEach(this.i32, (e, cls) => {
+      const i32 = this.i32;
+      collectThreadFree(i32, e);
+      if (i32[e + PG.USED]! + i32[e + PG.WAKE]! !== 0) return;
+      if ((i32[e + PG.FLAGS]! & PF.FULL) !== 0) this.unfull(e, cls);
+      else q.remove(i32, e, cls);
+      this.releasePage(e);
+      released++;
+    });
+    const keep: number[] = [];
+    for (let cls = 0; cls < NUM_CLASSES; cls++) {
+      for (let e = adoptAbandoned(this.region, cls, this.tid); e !== 0; e = adoptAbandoned(this.region, cls, this.tid)) {
+        collectThreadFree(this.i32, e);
+        if (this.i32[e + PG.USED] === 0) {
+          this.releasePage(e);
+          released++;
+        } else {
+          keep.push(e);
+        }
+      }
+    }
+    for (const e of keep) abandonPage(this.region, e);
+    return released;
+  }
+
+  /**
+   * Takes over the pages of a worker that ended without {@link Heap.dispose} (for instance one
+   * stopped by `worker.terminate()`): they are abandoned as if it had disposed, so their blocks
+   * can be freed and their pages reused. Returns the number of pages taken over.
+   * @throws RangeError when `threadId` is this worker's own id.
+   */
+  reclaimThread(threadId: number): number {
+    this.checkAlive("reclaimThread");
+    if (!Number.isInteger(threadId) || threadId <= 0) {
+      throw new RangeError(`hakmem: reclaimThread(threadId): threadId must be a positive integer, got ${describe(threadId)}`);
+    }
+    if (threadId === this.tid) throw new RangeError(`hakmem: reclaimThread(${threadId}): that is this worker's own thread id`);
+    this.syncViews();
+    const rg = this.region;
+    const pages = pagesOwnedBy(rg, threadId);
+    for (const e of pages) this.abandonPage(e);
+    const slot = rg.slotOfThread(threadId);
+    if (slot >= 0) rg.releaseThreadSlot(slot);
+    return pages.length;
+  }
+
+    // ─── Slow paths ─────────────────────────────────────────────────────────────────────────
 
   private mallocGeneric(size: number): number {
     checkSize(size, "malloc(size)");
@@ -305,7 +390,7 @@ export class Heap {
 
   private mallocClass(cls: number): number {
     const i32 = this.i32;
-    const e = i32[this.currentWord + cls]!;
+    const e = this.queues.current(i32, cls);
     const b = i32[e + PG.FREE]!;
     if (b !== 0) {
       i32[e + PG.FREE] = i32[b >>> 2]!;
@@ -315,40 +400,76 @@ export class Heap {
     return this.mallocSlow(cls);
   }
 
-  /** The current page of `cls` has an empty free list: refill it, or move to another page. */
+  /**
+   * The current page of `cls` has an empty free list. In order: refill it (blocks other workers
+   * freed, then never-used blocks); move on to the next page of the queue; wake a full page that
+   * other workers freed into; adopt an abandoned page; take a new span.
+   */
   private mallocSlow(cls: number): number {
     this.checkAlive("malloc");
+    const q = this.queues;
     for (;;) {
-      const i32 = this.i32;
-      const e = i32[this.currentWord + cls]!;
-      if (e === this.nullEntry) break;
+      let i32 = this.i32;
+      let e = q.current(i32, cls);
+      if (e === this.nullEntry) {
+        e = this.findPage(cls);
+        if (e === 0) return 0;
+        i32 = this.i32;
+      }
       if (i32[e + PG.FREE] !== 0 || collectThreadFree(i32, e) > 0 || extendPage(i32, e, cls) > 0) {
         const b = i32[e + PG.FREE]!;
         i32[e + PG.FREE] = i32[b >>> 2]!;
         i32[e + PG.USED] = i32[e + PG.USED]! + 1;
         return b >>> 0;
       }
-      // Full: out of the queue until an eighth of its blocks come back, so that it serves a run
+      // Full: to the full list until an eighth of its blocks come back, so that it serves a run
       // of mallocs when it is current again. The count still to come back moves from PG.USED to
       // PG.WAKE, so that free's one test (PG.USED reaching 0) catches the moment.
-      this.unqueue(e, cls);
+      q.remove(i32, e, cls);
+      q.pushFull(i32, e, cls);
       const capacity = i32[e + PG.CAPACITY]!;
       const wake = capacity - Math.max(1, capacity >>> 3);
-      i32[e + PG.FLAGS] = i32[e + PG.FLAGS]! | PF.FULL;
       i32[e + PG.WAKE] = wake;
       i32[e + PG.USED] = i32[e + PG.USED]! - wake;
+    }
+  }
+
+  /**
+   * The queue of `cls` is empty: finds a page with free blocks and queues it first. Returns its
+   * entry, or 0 when the heap is exhausted.
+   */
+  private findPage(cls: number): number {
+    const q = this.queues;
+    let i32 = this.i32;
+    // Full pages that other workers freed into (this is how an owner with only full pages learns
+    // of remote frees): collecting makes them non-full.
+    for (let e = q.firstFull(cls); e !== 0; e = i32[e + PG.NEXT]!) {
+      if (Atomics.load(i32, e + PG.THREAD_FREE) !== 0) {
+        this.unfull(e, cls);
+        collectThreadFree(i32, e);
+        q.pushFront(i32, e, cls);
+        return e;
+      }
+    }
+    const adopted = adoptAbandoned(this.region, cls, this.tid);
+    if (adopted !== 0) {
+      this.syncViews();
+      i32 = this.i32;
+      collectThreadFree(i32, adopted);
+      if (i32[adopted + PG.USED] === 0) {
+        this.releasePage(adopted);
+        return this.findPage(cls);
+      }
+      q.pushFront(i32, adopted, cls);
+      return adopted;
     }
     const e = acquireSpan(this.region, CLASS_SPAN_PAGES[cls]!, cls);
     this.syncViews();
     if (e === 0) return 0;
-    const i32 = this.i32;
+    i32 = this.i32;
     initPage(i32, e, cls, this.tid);
-    this.enqueueFirst(e, cls);
-    extendPage(i32, e, cls);
-    const b = i32[e + PG.FREE]!;
-    i32[e + PG.FREE] = i32[b >>> 2]!;
-    i32[e + PG.USED] = 1;
-    return b >>> 0;
+    q.pushFront(i32, e, cls);
+    return e;
   }
 
   private mallocLarge(size: number, alignPages: number): number {
@@ -366,23 +487,47 @@ export class Heap {
   private pageWake(e: number): void {
     const i32 = this.i32;
     const cls = i32[e + PG.CLASS]!;
-    const flags = i32[e + PG.FLAGS]!;
-    if ((flags & PF.FULL) !== 0) {
-      i32[e + PG.FLAGS] = flags & ~PF.FULL;
-      i32[e + PG.USED] = i32[e + PG.WAKE]!;
-      i32[e + PG.WAKE] = 0;
+    if ((i32[e + PG.FLAGS]! & PF.FULL) !== 0) {
+      this.unfull(e, cls);
       if (i32[e + PG.USED] === 0) this.releasePage(e);
-      else this.enqueueLast(e, cls);
-    } else if (i32[this.currentWord + cls] !== e) {
-      this.unqueue(e, cls);
+      else this.queues.pushBack(i32, e, cls);
+    } else if (this.queues.current(i32, cls) !== e) {
+      this.queues.remove(i32, e, cls);
       this.releasePage(e);
     }
   }
 
+  /** Takes full page `e` out of its full list, restoring its true PG.USED. */
+  private unfull(e: number, cls: number): void {
+    const i32 = this.i32;
+    this.queues.removeFull(i32, e, cls);
+    i32[e + PG.USED] = i32[e + PG.USED]! + i32[e + PG.WAKE]!;
+    i32[e + PG.WAKE] = 0;
+  }
+
+  /** Gives page `e` (owned, in no list, no block in use) back to the span bins. */
   private releasePage(e: number): void {
     // PG.USED counts blocks on the thread-free list too, so an empty page has none there.
-    this.i32[e + PG.OWNER] = 0;
+    Atomics.store(this.i32, e + PG.OWNER, 0);
     releaseSpan(this.region, e);
+  }
+
+  /**
+   * Leaves page `e` (out of any list of its owner) to whoever needs a page of its class next: an
+   * empty page goes back to the bins; any other becomes ownerless in the abandoned list, and its
+   * blocks are freed into its thread-free list meanwhile.
+   */
+  private abandonPage(e: number): void {
+    const i32 = this.i32;
+    collectThreadFree(i32, e);
+    i32[e + PG.USED] = i32[e + PG.USED]! + i32[e + PG.WAKE]!;
+    i32[e + PG.WAKE] = 0;
+    i32[e + PG.FLAGS] = 0;
+    if (i32[e + PG.USED] === 0) {
+      this.releasePage(e);
+      return;
+    }
+    abandonPage(this.region, e);
   }
 
   private freeSlow(ptr: number): void {
@@ -468,63 +613,10 @@ export class Heap {
   /** Copies the region's views and limits after growth (ours or another worker's). */
   private syncViews(): void {
     const rg = this.region;
-    rg.refreshViews();
+    rg.sync();
     this.i32 = rg.i32;
     this.bytes = rg.u8;
     if (!this.disposed) this.dataBytes = rg.mappedPages * Page.SIZE;
-  }
-
-  // ─── Page queues (owner only) ───────────────────────────────────────────────────────────
-
-  private enqueueFirst(e: number, cls: number): void {
-    const i32 = this.i32;
-    const first = i32[this.currentWord + cls]!;
-    i32[e + PG.PREV] = 0;
-    if (first === this.nullEntry) {
-      i32[e + PG.NEXT] = 0;
-      this.last[cls] = e;
-    } else {
-      i32[e + PG.NEXT] = first;
-      i32[first + PG.PREV] = e;
-    }
-    this.setCurrent(cls, e);
-  }
-
-  /**
-   * Queues `e` last: a page that regained a block serves again only after the pages ahead of it,
-   * by which time more of its blocks have come back (fewer trips through the slow path).
-   */
-  private enqueueLast(e: number, cls: number): void {
-    const last = this.last[cls]!;
-    if (last === 0) {
-      this.enqueueFirst(e, cls);
-      return;
-    }
-    const i32 = this.i32;
-    i32[e + PG.PREV] = last;
-    i32[e + PG.NEXT] = 0;
-    i32[last + PG.NEXT] = e;
-    this.last[cls] = e;
-  }
-
-  /** Makes `e` the current page of class `cls`, in both of the thread slot's tables. */
-  private setCurrent(cls: number, e: number): void {
-    const i32 = this.i32;
-    i32[this.currentWord + cls] = e;
-    const [first, last] = SIZE_INDEX_RANGE[cls]!;
-    for (let i = first; i <= last; i++) i32[this.bySizeWord + i] = e;
-  }
-
-  private unqueue(e: number, cls: number): void {
-    const i32 = this.i32;
-    const prev = i32[e + PG.PREV]!;
-    const next = i32[e + PG.NEXT]!;
-    if (prev !== 0) i32[prev + PG.NEXT] = next;
-    else this.setCurrent(cls, next === 0 ? this.nullEntry : next);
-    if (next !== 0) i32[next + PG.PREV] = prev;
-    else this.last[cls] = prev;
-    i32[e + PG.NEXT] = 0;
-    i32[e + PG.PREV] = 0;
   }
 }
 
@@ -553,6 +645,31 @@ export function createHeap(options?: HeapOptions): Heap {
     throw new RangeError(`hakmem: createHeap: the buffer (${o.memory.byteLength} bytes) has no room for one page after the metadata and cannot grow`);
   }
   return new Heap(rg);
+}
+
+/** What {@link Heap.handle} gives and {@link attachHeap} takes: structured-cloneable. */
+export interface HeapHandle {
+  /** The shared memory the heap lives in. */
+  memory: SharedArrayBuffer | WebAssembly.Memory;
+  /** Byte offset of the heap's region (its header) in that memory. */
+  base: number;
+}
+
+/**
+ * Attaches this worker to a heap another worker created, from its {@link Heap.handle}. The new
+ * Heap object has its own thread id and pages; blocks move freely between workers.
+ * @throws TypeError when the handle is not one, or no heap header is found at its base.
+ */
+export function attachHeap(handle: HeapHandle): Heap {
+  if (typeof handle !== "object" || handle === null || !("memory" in handle) || typeof handle.base !== "number") {
+    throw new TypeError(`hakmem: attachHeap(handle) takes what heap.handle() returned, got ${describe(handle)}`);
+  }
+  const m = handle.memory;
+  const shared = typeof SharedArrayBuffer !== "undefined" && (m instanceof SharedArrayBuffer || (m instanceof WebAssembly.Memory && m.buffer instanceof SharedArrayBuffer));
+  if (!shared) {
+    throw new TypeError(`hakmem: attachHeap(handle): handle.memory must be a SharedArrayBuffer or a shared WebAssembly.Memory, got ${describe(m)}`);
+  }
+  return new Heap(Region.attach(new LinearMemory(m), handle.base));
 }
 
 export type { HeapOptions, HeapStats };

@@ -13,7 +13,7 @@
  * @packageDocumentation
  */
 
-export { createHeap, Heap, type TypedArrayConstructor } from "./heap.js";
+export { attachHeap, createHeap, Heap, type HeapHandle, type TypedArrayConstructor } from "./heap.js";
 export type { HeapOptions } from "./options.js";
 export type { HeapStats, ClassStats } from "./stats.js";
 export type { Backing, BackingKind, HeapBuffer } from "./memory.js";

@@ -10,6 +10,7 @@
  *         │ null page entry              │  an all-zero page entry (see NULL_ENTRY)
  *         │ span bins                    │  heads of the free-span lists, one per bin
  *         │ class table                  │  size → class for the malloc fast path
+ *         │ abandoned pages              │  per size class, pages whose worker has gone
  *         │ thread table                 │  one 512-byte slot per worker (MAX_THREADS)
  *         │ segment table                │  pages in use, one int32 per segment
  *         │ page table                   │  one 64-byte entry per page (ENTRY_WORDS int32)
@@ -78,6 +79,8 @@ export const enum H {
   LOCK = 16,
   /** Last thread id handed out (thread ids start at 1; 0 means "no owner"). */
   NEXT_TID = 32,
+  /** Byte offset (from base) of the abandoned-page lists, one per size class. */
+  ABANDONED = 34,
 }
 
 /**
@@ -167,7 +170,10 @@ export const enum PG {
    * page of mine".
    */
   OWNER = 9,
-  /** Links: in the owner's page queue of a class, or in a span bin when free. */
+  /**
+   * Links: in the owner's queue or full list of a class, in the abandoned list of its class, or
+   * in a span bin when free.
+   */
   NEXT = 10,
   PREV = 11,
   /** Small page: PF bits. */
@@ -197,7 +203,7 @@ export const enum Kind {
 
 /** Bits of PG.FLAGS. */
 export const enum PF {
-  /** The page is full and is not in its owner's queue. */
+  /** The page is full: it is in its owner's full list, not in its queue. */
   FULL = 1,
 }
 

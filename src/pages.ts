@@ -18,7 +18,9 @@
  *   PG.FLAGS; other workers touch only PG.THREAD_FREE.
  */
 
-import { PG } from "./layout.js";
+import { H, PG } from "./layout.js";
+import { lock, unlock } from "./lock.js";
+import type { Region } from "./region.js";
 import { CLASS_CAPACITY, CLASS_EXTEND, CLASS_INV, CLASS_SHIFT, CLASS_SIZE } from "./size_classes.js";
 
 /** Prepares the freshly acquired span at `e` to serve class `cls` for thread `tid`. */
@@ -88,4 +90,58 @@ export function pushThreadFree(i32: Int32Array, e: number, p: number): void {
     if (seen === head) return;
     head = seen;
   }
+}
+
+/**
+ * Puts page `e`, whose owner is leaving it, in the abandoned list of its class: ownerless, its
+ * blocks freed into its thread-free list by anyone, until a worker adopts it.
+ */
+export function abandonPage(rg: Region, e: number): void {
+  const i32 = rg.i32;
+  lock(i32, rg.hdr + H.LOCK);
+  try {
+    Atomics.store(i32, e + PG.OWNER, 0);
+    const head = rg.abandonedWord + i32[e + PG.CLASS]!;
+    i32[e + PG.PREV] = 0;
+    i32[e + PG.NEXT] = i32[head]!;
+    i32[head] = e;
+  } finally {
+    unlock(i32, rg.hdr + H.LOCK);
+  }
+}
+
+/** Takes a page of class `cls` from the abandoned list for thread `tid`; 0 when there is none. */
+export function adoptAbandoned(rg: Region, cls: number, tid: number): number {
+  const i32 = rg.i32;
+  const head = rg.abandonedWord + cls;
+  if (Atomics.load(i32, head) === 0) return 0;
+  lock(i32, rg.hdr + H.LOCK);
+  try {
+    const e = i32[head]!;
+    if (e === 0) return 0;
+    i32[head] = i32[e + PG.NEXT]!;
+    i32[e + PG.NEXT] = 0;
+    i32[e + PG.FLAGS] = 0;
+    Atomics.store(i32, e + PG.OWNER, tid);
+    return e;
+  } finally {
+    unlock(i32, rg.hdr + H.LOCK);
+  }
+}
+
+/** Head entries of the small pages that thread `tid` owns. */
+export function pagesOwnedBy(rg: Region, tid: number): number[] {
+  const i32 = rg.i32;
+  const pages: number[] = [];
+  lock(i32, rg.hdr + H.LOCK);
+  try {
+    for (let r = 0; r < rg.mappedPages; ) {
+      const e = rg.entryOfPage(r);
+      if (i32[e + PG.CLASS]! >= 0 && Atomics.load(i32, e + PG.OWNER) === tid) pages.push(e);
+      r += i32[e + PG.PAGES]!;
+    }
+  } finally {
+    unlock(i32, rg.hdr + H.LOCK);
+  }
+  return pages;
 }

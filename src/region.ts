@@ -46,6 +46,8 @@ export class Region {
   /** Word index of the first span bin, the segment table and the first page entry. */
   readonly binsWord: number;
   readonly classTableWord: number;
+  /** Word index of the abandoned-page list heads (one per size class, under the heap lock). */
+  readonly abandonedWord: number;
   readonly threadsWord: number;
   readonly segmentsWord: number;
   readonly pageTableWord: number;
@@ -80,6 +82,8 @@ export class Region {
     off += Bins.COUNT * 4;
     this.classTableWord = off >>> 2;
     off = alignUp(off + CLASS_TABLE_WORDS * 4, 64);
+    this.abandonedWord = off >>> 2;
+    off = alignUp(off + NUM_CLASSES * 4, 64);
     this.threadsWord = off >>> 2;
     off += MAX_THREADS * THREAD_SLOT_WORDS * 4;
     this.segmentsWord = off >>> 2;
@@ -120,6 +124,7 @@ export class Region {
     i32[h + H.SEGMENTS] = (r.segmentsWord << 2) - config.base;
     i32[h + H.PAGE_TABLE] = (r.pageTableWord << 2) - config.base;
     i32[h + H.CLASS_TABLE] = (r.classTableWord << 2) - config.base;
+    i32[h + H.ABANDONED] = (r.abandonedWord << 2) - config.base;
     for (let i = 0; i < CLASS_TABLE_WORDS; i++) i32[r.classTableWord + i] = SMALL_CLASS[i]!;
     i32[h + H.NEXT_TID] = 0;
     return r;
@@ -159,6 +164,12 @@ export class Region {
     }
   }
 
+  /** Takes in growth by any worker: the mapped page count, then views over the grown buffer. */
+  sync(): void {
+    this.mappedPages = Atomics.load(this.i32, this.hdr + H.MAPPED_PAGES);
+    this.refreshViews();
+  }
+
   /** Word index of the entry of relative data page `r` (0 = first data page). */
   entryOfPage(r: number): number {
     return this.pageTableWord + (r << Entry.SHIFT);
@@ -192,6 +203,25 @@ export class Region {
       }
     }
     throw new Error(`hakmem: all ${MAX_THREADS} thread slots of the heap are in use`);
+  }
+
+  /** The slot of the live thread with id `tid`, or -1. */
+  slotOfThread(tid: number): number {
+    for (let t = 0; t < MAX_THREADS; t++) {
+      const slot = this.threadsWord + t * THREAD_SLOT_WORDS;
+      if (Atomics.load(this.i32, slot + T.STATE) === ThreadState.ALIVE && Atomics.load(this.i32, slot + T.TID) === tid) return slot;
+    }
+    return -1;
+  }
+
+  /** Thread ids of the live thread slots. */
+  liveThreads(): number[] {
+    const ids: number[] = [];
+    for (let t = 0; t < MAX_THREADS; t++) {
+      const slot = this.threadsWord + t * THREAD_SLOT_WORDS;
+      if (Atomics.load(this.i32, slot + T.STATE) === ThreadState.ALIVE) ids.push(Atomics.load(this.i32, slot + T.TID));
+    }
+    return ids;
   }
 
   /** Gives a thread slot back. */

@@ -142,7 +142,7 @@ export function resetSpans(rg: Region): void {
 export function ensureMapped(rg: Region, pages: number): boolean {
   lock(rg.i32, rg.hdr + H.LOCK);
   try {
-    syncMapped(rg);
+    rg.sync();
     return pages <= rg.mappedPages || grow(rg, pages - rg.mappedPages);
   } finally {
     unlock(rg.i32, rg.hdr + H.LOCK);
@@ -246,21 +246,12 @@ function countInUse(rg: Region, first: number, pages: number, sign: number): voi
   if (inUse > i32[rg.hdr + H.PEAK_PAGES_IN_USE]!) i32[rg.hdr + H.PEAK_PAGES_IN_USE] = inUse;
 }
 
-/** Takes in what other workers mapped since this worker last looked. */
-function syncMapped(rg: Region): void {
-  const mapped = rg.i32[rg.hdr + H.MAPPED_PAGES]!;
-  if (mapped !== rg.mappedPages || rg.memory.byteLength !== rg.i32.byteLength) {
-    rg.refreshViews();
-    rg.mappedPages = rg.i32[rg.hdr + H.MAPPED_PAGES]!;
-  }
-}
-
 /**
  * Maps enough new pages at the end for a free span of `pages` pages, rounding up to whole
  * segments where the buffer allows. Returns false, changing nothing, when it cannot.
  */
 function grow(rg: Region, pages: number): boolean {
-  syncMapped(rg);
+  rg.sync();
   const i32 = rg.i32;
   const mapped = rg.mappedPages;
   // A free span that ends at the mapped end will coalesce with the new pages.
