@@ -1,6 +1,6 @@
 /**
- * heap — the public face: create a heap, and one worker's thread heap over it with the fast
- * paths of malloc and free.
+ * heap — one worker's handle on a heap: the public API, the fast paths of malloc and free, and
+ * the slow paths behind them.
  *
  * Basic design: a Heap object is one worker's handle on a shared region. It owns, per size class,
  * a queue of pages (linked through the page entries); the first page of each queue is the
@@ -26,17 +26,21 @@
  */
 
 import { checkAlignment, checkPointerType, checkSize, describe, hex } from "./arguments.js";
-import { Entry, H, Kind, PF, PG, Page, T } from "./layout.js";
-import { LinearMemory, type HeapBuffer } from "./memory.js";
-import { resolveOptions, type HeapOptions } from "./options.js";
+import { Entry, H, HO, Kind, PF, PG, Page, T } from "./layout.js";
+import type { HeapBuffer } from "./memory.js";
+import type { HeapOptions } from "./options.js";
 import { abandonPage, adoptAbandoned, collectThreadFree, extendPage, initPage, pagesOwnedBy, pushThreadFree } from "./pages.js";
 import { PageQueues } from "./page_queues.js";
 import { Region } from "./region.js";
-import { acquireSpan, ensureMapped, growSpanInPlace, releaseSpan, resetSpans, shrinkSpan } from "./segments.js";
+import { acquireSpan, growSpanInPlace, releaseSpan, resetSpans, shrinkSpan } from "./segments.js";
 import {
   CLASS_SIZE, CLASS_SPAN_PAGES, MID_MAX, NUM_CLASSES, blockIndex, classOf,
 } from "./size_classes.js";
 import { collectStats, type HeapStats } from "./stats.js";
+import { checkRegion, type CheckReport } from "./heap_check.js";
+import { markFree } from "./checked_blocks.js";
+import { renderMap } from "./heap_map.js";
+import { walkRegion, type BlockInfo } from "./heap_walk.js";
 
 /** A typed-array constructor usable with {@link Heap.view}. */
 export interface TypedArrayConstructor<T> {
@@ -53,20 +57,28 @@ const MAX_CALLOC_BYTES = 0xffffffff;
  * {@link createHeap}. Pointers are byte offsets into {@link Heap.buffer}; 0 is null.
  */
 export class Heap {
-  private readonly region: Region;
-  private readonly tid: number;
+  protected readonly region: Region;
+  protected readonly tid: number;
   /** Word index of this worker's thread slot, and of its current page per class. */
   private readonly slot: number;
+  private readonly currentWord: number;
   private readonly bySizeWord: number;
   private readonly classWord: number;
-  private readonly queues: PageQueues;
+  protected readonly queues: PageQueues;
+  /** Per class, an empty page kept queued for reuse, or 0 (see pageWake). */
+  private readonly spare = new Int32Array(NUM_CLASSES);
   private readonly shared: boolean;
+  /** Checked mode (checked_blocks.ts): set for every worker of a heap created with `check`. */
+  protected readonly checked: boolean;
   private readonly nullEntry: number;
   private readonly pageBias: number;
   private readonly dataStart: number;
   private dataBytes: number;
-  private i32: Int32Array;
-  private bytes: Uint8Array;
+  /** Word of the header's mapped page count, and the count this worker's views cover. */
+  private readonly mappedWord: number;
+  private mappedPages: number;
+  protected i32: Int32Array;
+  protected bytes: Uint8Array;
   private disposed = false;
 
   /** @internal Use {@link createHeap}. */
@@ -74,14 +86,18 @@ export class Heap {
     this.region = region;
     this.slot = region.claimThreadSlot();
     this.tid = region.i32[this.slot + T.TID]!;
+    this.currentWord = this.slot + T.CURRENT;
     this.bySizeWord = this.slot + T.BY_SIZE;
     this.classWord = region.classTableWord;
-    this.queues = new PageQueues(this.slot + T.CURRENT, this.bySizeWord, region.nullEntry);
+    this.queues = new PageQueues(this.currentWord, this.bySizeWord, region.nullEntry);
     this.shared = region.memory.shared;
+    this.checked = (region.i32[region.hdr + H.OPTIONS]! & HO.CHECKED) !== 0;
     this.nullEntry = region.nullEntry;
     this.pageBias = region.pageBias;
     this.dataStart = region.dataStart;
     this.dataBytes = region.mappedPages * Page.SIZE;
+    this.mappedWord = region.hdr + H.MAPPED_PAGES;
+    this.mappedPages = region.mappedPages;
     this.i32 = region.i32;
     this.bytes = region.u8;
   }
@@ -96,7 +112,9 @@ export class Heap {
    * (on a shared heap, growth by any worker).
    */
   get u8(): Uint8Array {
-    if (this.shared && this.bytes.length !== this.region.memory.buffer.byteLength) this.syncViews();
+    // Another worker's growth shows in the header's mapped page count (a plain read suffices: a
+    // pointer handed over from that worker arrives after the count was written).
+    if (this.shared && this.i32[this.mappedWord] !== this.mappedPages) this.syncViews();
     return this.bytes;
   }
 
@@ -224,7 +242,7 @@ export class Heap {
     checkAlignment(alignment, "alignedAlloc(alignment, size): alignment");
     checkSize(size, "alignedAlloc(alignment, size): size");
     this.checkAlive("alignedAlloc");
-    if (alignment <= 16) return this.malloc(Math.max(size, alignment));
+    if (alignment <= 16) return this.allocate(Math.max(size, alignment));
     if (size <= MID_MAX && alignment <= Page.SIZE) {
       // Spans start 64 KiB aligned, so every block of a class whose size is a multiple of the
       // alignment is aligned.
@@ -268,6 +286,40 @@ export class Heap {
     return new type(this.region.memory.buffer, ptr, length);
   }
 
+  /**
+   * Walks the whole heap and checks every invariant it can see: the segment and page tables,
+   * every free list (inside its page, at block starts, without cycles), used counts against what
+   * the lists imply, thread-free lists, statistics against the walk, and in checked mode every
+   * live block's canary and every free block's pattern. Reports every violation, not only the
+   * first; never throws for a corrupt heap. Exact when no other worker is allocating meanwhile.
+   */
+  check(): CheckReport {
+    this.checkAlive("check");
+    this.syncViews();
+    return checkRegion(this.region, this.checked);
+  }
+
+  /**
+   * Calls `visitor` for every live block: its pointer, size (the requested size in checked mode,
+   * else the usable size), size class (block size, or 0 for a large block) and owner thread id.
+   * Do not allocate or free from the visitor. Exact when no other worker is allocating meanwhile.
+   */
+  walk(visitor: (block: BlockInfo) => void): void {
+    this.checkAlive("walk");
+    this.syncViews();
+    walkRegion(this.region, this.checked, visitor);
+  }
+
+  /**
+   * An SVG picture of the heap: every segment and page, coloured by size class and shaded by how
+   * full it is, with a legend. For a person looking for fragmentation.
+   */
+  renderMap(): string {
+    this.checkAlive("renderMap");
+    this.syncViews();
+    return renderMap(this.region);
+  }
+
   /** A snapshot of the heap's statistics, counted by walking the page table. */
   stats(): HeapStats {
     this.checkAlive("stats");
@@ -289,6 +341,7 @@ export class Heap {
     this.syncViews();
     resetSpans(this.region);
     this.queues.clear(this.i32);
+    this.spare.fill(0);
   }
 
   /**
@@ -318,6 +371,7 @@ export class Heap {
     const i32 = this.i32;
     this.queues.forEach(i32, (e) => this.abandonPage(e));
     this.queues.clear(i32);
+    this.spare.fill(0);
     this.disposed = true;
     this.dataBytes = 0;
     this.region.releaseThreadSlot(this.slot);
@@ -337,9 +391,18 @@ export class Heap {
     q.forEach(this.i32, (e, cls) => {
       const i32 = this.i32;
       collectThreadFree(i32, e);
-      if (i32[e + PG.USED]! + i32[e + PG.WAKE]! !== 0) return;
-      if ((i32[e + PG.FLAGS]! & PF.FULL) !== 0) this.unfull(e, cls);
+      const full = (i32[e + PG.FLAGS]! & PF.FULL) !== 0;
+      if (i32[e + PG.USED]! + i32[e + PG.WAKE]! !== 0) {
+        // A full page that got its blocks back here would miss free's wake-up test: requeue it.
+        if (full && i32[e + PG.USED]! <= 0) {
+          this.unfull(e, cls);
+          q.pushBack(i32, e, cls);
+        }
+        return;
+      }
+      if (full) this.unfull(e, cls);
       else q.remove(i32, e, cls);
+      if (this.spare[cls] === e) this.spare[cls] = 0;
       this.releasePage(e);
       released++;
     });
@@ -382,15 +445,33 @@ export class Heap {
 
     // ─── Slow paths ─────────────────────────────────────────────────────────────────────────
 
+  /** malloc of anything but an integer below 1024: mid sizes first, as they are common. */
   private mallocGeneric(size: number): number {
+    if ((size >>> 0) === size && size <= MID_MAX) {
+      const cls = classOf(size);
+      const i32 = this.i32;
+      const e = i32[this.currentWord + cls]!;
+      const b = i32[e + PG.FREE]!;
+      if (b !== 0) {
+        i32[e + PG.FREE] = i32[b >>> 2]!;
+        i32[e + PG.USED] = i32[e + PG.USED]! + 1;
+        return b >>> 0;
+      }
+      return this.mallocSlow(cls);
+    }
     checkSize(size, "malloc(size)");
     this.checkAlive("malloc");
+    return this.allocate(size);
+  }
+
+  /** malloc for a checked size, past the fast path. */
+  private allocate(size: number): number {
     return size <= MID_MAX ? this.mallocClass(classOf(size)) : this.mallocLarge(size, 1);
   }
 
   private mallocClass(cls: number): number {
     const i32 = this.i32;
-    const e = this.queues.current(i32, cls);
+    const e = i32[this.currentWord + cls]!;
     const b = i32[e + PG.FREE]!;
     if (b !== 0) {
       i32[e + PG.FREE] = i32[b >>> 2]!;
@@ -411,26 +492,34 @@ export class Heap {
     for (;;) {
       let i32 = this.i32;
       let e = q.current(i32, cls);
+      if (e === this.spare[cls]) this.spare[cls] = 0; // in service again
       if (e === this.nullEntry) {
         e = this.findPage(cls);
         if (e === 0) return 0;
         i32 = this.i32;
       }
-      if (i32[e + PG.FREE] !== 0 || collectThreadFree(i32, e) > 0 || extendPage(i32, e, cls) > 0) {
-        const b = i32[e + PG.FREE]!;
-        i32[e + PG.FREE] = i32[b >>> 2]!;
-        i32[e + PG.USED] = i32[e + PG.USED]! + 1;
-        return b >>> 0;
+      if (i32[e + PG.FREE] === 0 && collectThreadFree(i32, e) === 0) {
+        if (extendPage(i32, e, cls) === 0) {
+          // Full: to the full list until an eighth of its blocks come back, so that it serves a
+          // run of mallocs when it is current again. The count still to come back moves from
+          // PG.USED to PG.WAKE, so that free's one test (PG.USED reaching 0) catches the moment.
+          q.remove(i32, e, cls);
+          q.pushFull(i32, e, cls);
+          const capacity = i32[e + PG.CAPACITY]!;
+          const wake = capacity - Math.max(1, capacity >>> 3);
+          i32[e + PG.WAKE] = wake;
+          i32[e + PG.USED] = i32[e + PG.USED]! - wake;
+          continue;
+        }
+        // Fresh blocks look freed in checked mode, so that every reuse can be verified alike.
+        if (this.checked) {
+          for (let b = i32[e + PG.FREE]!; b !== 0; b = i32[b >>> 2]!) markFree(i32, b >>> 0, CLASS_SIZE[cls]!);
+        }
       }
-      // Full: to the full list until an eighth of its blocks come back, so that it serves a run
-      // of mallocs when it is current again. The count still to come back moves from PG.USED to
-      // PG.WAKE, so that free's one test (PG.USED reaching 0) catches the moment.
-      q.remove(i32, e, cls);
-      q.pushFull(i32, e, cls);
-      const capacity = i32[e + PG.CAPACITY]!;
-      const wake = capacity - Math.max(1, capacity >>> 3);
-      i32[e + PG.WAKE] = wake;
-      i32[e + PG.USED] = i32[e + PG.USED]! - wake;
+      const b = i32[e + PG.FREE]!;
+      i32[e + PG.FREE] = i32[b >>> 2]!;
+      i32[e + PG.USED] = i32[e + PG.USED]! + 1;
+      return b >>> 0;
     }
   }
 
@@ -492,8 +581,15 @@ export class Heap {
       if (i32[e + PG.USED] === 0) this.releasePage(e);
       else this.queues.pushBack(i32, e, cls);
     } else if (this.queues.current(i32, cls) !== e) {
+      // Keep one empty page per class queued (last) as a spare: a class whose live count hovers
+      // around a page boundary would otherwise give a span back and take it again in a loop.
       this.queues.remove(i32, e, cls);
-      this.releasePage(e);
+      if (this.spare[cls] === 0) {
+        this.spare[cls] = e;
+        this.queues.pushBack(i32, e, cls);
+      } else {
+        this.releasePage(e);
+      }
     }
   }
 
@@ -551,7 +647,7 @@ export class Heap {
    * Checks that `ptr` is the start of a live block and returns its span's head entry.
    * @throws TypeError / RangeError naming the pointer and what is wrong with it.
    */
-  private locate(ptr: number, fn: string): number {
+  protected locate(ptr: number, fn: string): number {
     checkPointerType(ptr, `${fn}(ptr)`);
     this.checkAlive(fn);
     if (((ptr - this.dataStart) >>> 0) >= this.dataBytes) this.syncViews();
@@ -564,11 +660,12 @@ export class Heap {
     const e = i32[((ptr >>> Page.SHIFT) << Entry.SHIFT) + this.pageBias]!;
     const cls = i32[e + PG.CLASS]!;
     const start = i32[e + PG.START]! >>> 0;
+    const page = (): string => `page ${this.region.pageOfEntry(((ptr >>> Page.SHIFT) << Entry.SHIFT) + this.pageBias)}`;
     if (cls === Kind.LARGE) {
       if (ptr === start && ptr < start + i32[e + PG.PAGES]! * Page.SIZE) return e;
       if (ptr >= start && ptr < start + i32[e + PG.PAGES]! * Page.SIZE) {
         throw new RangeError(
-          `hakmem: ${fn}(${hex(ptr)}): pointer inside a large block that starts at ${hex(start)} (${ptr - start} bytes in), not at its start`,
+          `hakmem: ${fn}(${hex(ptr)}): interior pointer: it lies ${ptr - start} bytes inside the large block at ${hex(start)} (${page()}); pass the block's start`,
         );
       }
     } else if (cls >= 0) {
@@ -578,15 +675,17 @@ export class Heap {
       const index = Math.floor(offset / size);
       if (offset >= 0 && index < i32[e + PG.RESERVED]!) {
         throw new RangeError(
-          `hakmem: ${fn}(${hex(ptr)}): pointer inside a block of ${size} bytes that starts at ${hex(start + index * size)} (${offset - index * size} bytes in), not at its start`,
+          `hakmem: ${fn}(${hex(ptr)}): interior pointer: it lies ${offset - index * size} bytes inside the ${size}-byte block at ${hex(start + index * size)} (${page()}, class ${size} B); pass the block's start`,
         );
       }
     }
-    throw new RangeError(`hakmem: ${fn}(${hex(ptr)}): no block of this heap starts there (the page holds no block in use at that address)`);
+    throw new RangeError(
+      `hakmem: ${fn}(${hex(ptr)}): no block of this heap starts there (${page()} is ${cls === Kind.FREE ? "free" : "not in use at that address"}): a pointer already freed, or not from this heap`,
+    );
   }
 
   /** Start and usable size of the live block containing `ptr` (any byte of it). */
-  private blockContaining(ptr: number): [number, number] {
+  protected blockContaining(ptr: number): [number, number] {
     this.checkAlive("view");
     if (((ptr - this.dataStart) >>> 0) >= this.dataBytes) this.syncViews();
     if (((ptr - this.dataStart) >>> 0) < this.dataBytes) {
@@ -606,45 +705,19 @@ export class Heap {
     throw new RangeError(`hakmem: view(${hex(ptr)}): the pointer is not inside a block of this heap`);
   }
 
-  private checkAlive(fn: string): void {
+  protected checkAlive(fn: string): void {
     if (this.disposed) throw new Error(`hakmem: ${fn}() on a disposed heap`);
   }
 
   /** Copies the region's views and limits after growth (ours or another worker's). */
-  private syncViews(): void {
+  protected syncViews(): void {
     const rg = this.region;
     rg.sync();
     this.i32 = rg.i32;
     this.bytes = rg.u8;
+    this.mappedPages = rg.mappedPages;
     if (!this.disposed) this.dataBytes = rg.mappedPages * Page.SIZE;
   }
-}
-
-/**
- * Creates a heap. With no options: a growable SharedArrayBuffer that starts at one segment past
- * the metadata and grows up to 1 GiB.
- * @throws TypeError / RangeError on bad options, or a buffer too small to hold the metadata and
- * one page.
- */
-export function createHeap(options?: HeapOptions): Heap {
-  const o = resolveOptions(options);
-  const config = { base: o.base, maxBytes: o.maxBytes, segmentShift: o.segmentShift };
-  const metaEnd = Region.metadataEnd(config);
-  if (metaEnd + Page.SIZE > o.base + o.maxBytes || !o.memory.growTo(metaEnd)) {
-    throw new RangeError(
-      `hakmem: createHeap: the region [${o.base}, ${o.base + o.maxBytes}) cannot hold the heap's metadata (${metaEnd - o.base} bytes for this maxBytes) and one 64 KiB page`,
-    );
-  }
-  const rg = Region.format(o.memory, config);
-  const segmentPages = 1 << (o.segmentShift - Page.SHIFT);
-  const available = Math.min(rg.maxPages, Math.floor(o.memory.byteLength / Page.SIZE) - rg.firstPage);
-  const wanted = o.created
-    ? Math.max(segmentPages, Math.ceil((o.initialBytes - rg.dataStart) / Page.SIZE))
-    : Math.max(available, 1);
-  if (!ensureMapped(rg, Math.min(wanted, rg.maxPages)) && !ensureMapped(rg, 1)) {
-    throw new RangeError(`hakmem: createHeap: the buffer (${o.memory.byteLength} bytes) has no room for one page after the metadata and cannot grow`);
-  }
-  return new Heap(rg);
 }
 
 /** What {@link Heap.handle} gives and {@link attachHeap} takes: structured-cloneable. */
@@ -653,23 +726,6 @@ export interface HeapHandle {
   memory: SharedArrayBuffer | WebAssembly.Memory;
   /** Byte offset of the heap's region (its header) in that memory. */
   base: number;
-}
-
-/**
- * Attaches this worker to a heap another worker created, from its {@link Heap.handle}. The new
- * Heap object has its own thread id and pages; blocks move freely between workers.
- * @throws TypeError when the handle is not one, or no heap header is found at its base.
- */
-export function attachHeap(handle: HeapHandle): Heap {
-  if (typeof handle !== "object" || handle === null || !("memory" in handle) || typeof handle.base !== "number") {
-    throw new TypeError(`hakmem: attachHeap(handle) takes what heap.handle() returned, got ${describe(handle)}`);
-  }
-  const m = handle.memory;
-  const shared = typeof SharedArrayBuffer !== "undefined" && (m instanceof SharedArrayBuffer || (m instanceof WebAssembly.Memory && m.buffer instanceof SharedArrayBuffer));
-  if (!shared) {
-    throw new TypeError(`hakmem: attachHeap(handle): handle.memory must be a SharedArrayBuffer or a shared WebAssembly.Memory, got ${describe(m)}`);
-  }
-  return new Heap(Region.attach(new LinearMemory(m), handle.base));
 }
 
 export type { HeapOptions, HeapStats };

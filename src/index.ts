@@ -13,9 +13,13 @@
  * @packageDocumentation
  */
 
-export { attachHeap, createHeap, Heap, type HeapHandle, type TypedArrayConstructor } from "./heap.js";
+export { attachHeap, createHeap } from "./create.js";
+export { Heap, type HeapHandle, type TypedArrayConstructor } from "./heap.js";
+export { HeapCorruptionError, type TraceMode } from "./debug_heap.js";
 export type { HeapOptions } from "./options.js";
 export type { HeapStats, ClassStats } from "./stats.js";
+export type { CheckReport, HeapProblem } from "./heap_check.js";
+export type { BlockInfo } from "./heap_walk.js";
 export type { Backing, BackingKind, HeapBuffer } from "./memory.js";
 export { CLASS_SIZE as SIZE_CLASSES, MID_MAX, SMALL_MAX } from "./size_classes.js";
 export { PAGE_SIZE } from "./layout.js";

@@ -81,6 +81,14 @@ export const enum H {
   NEXT_TID = 32,
   /** Byte offset (from base) of the abandoned-page lists, one per size class. */
   ABANDONED = 34,
+  /** HO bits: how the heap was created, so that every worker attached to it behaves alike. */
+  OPTIONS = 35,
+}
+
+/** Bits of H.OPTIONS. */
+export const enum HO {
+  /** Checked mode: blocks carry canaries and free patterns (checked_blocks.ts). */
+  CHECKED = 1,
 }
 
 /**

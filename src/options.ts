@@ -46,6 +46,18 @@ export interface HeapOptions {
    * from 64 KiB to 256 MiB.
    */
   segmentBytes?: number;
+  /**
+   * Checked mode (default false; `HAKMEM_CHECK=1`): canaries behind blocks, patterns in freed
+   * blocks, and errors naming the pointer, page, class and fault for double frees, overflows and
+   * writes after free. Slower; for development and tests.
+   */
+  check?: boolean;
+  /** Log the route of each call to stderr (default off; `HAKMEM_TRACE=alloc|free|all`). */
+  trace?: "alloc" | "free" | "all";
+  /** Print a statistics table when the process exits (Node; default false; `HAKMEM_STATS=1`). */
+  statsAtExit?: boolean;
+  /** Print the blocks still live when the process exits, by size (Node; `HAKMEM_LEAKS=1`). */
+  leaksAtExit?: boolean;
 }
 
 export interface ResolvedOptions {
@@ -56,12 +68,48 @@ export interface ResolvedOptions {
   segmentShift: number;
   /** True when the buffer was created here (so it may be sized freely). */
   created: boolean;
+  check: boolean;
+  trace: "alloc" | "free" | "all" | undefined;
+  statsAtExit: boolean;
+  leaksAtExit: boolean;
 }
 
 const DEFAULT_MAX_BYTES = 1 << 30;
 const DEFAULT_SEGMENT_BYTES = 1 << 20;
 const MAX_SEGMENT_BYTES = 1 << 28;
-const KNOWN = new Set(["buffer", "base", "maxBytes", "initialBytes", "shared", "segmentBytes"]);
+const KNOWN = new Set(["buffer", "base", "maxBytes", "initialBytes", "shared", "segmentBytes", "check", "trace", "statsAtExit", "leaksAtExit"]);
+const TRACE_MODES = ["alloc", "free", "all"] as const;
+
+/** The HAKMEM_* environment variables (Node, Deno and Bun expose `process.env`; browsers none). */
+function env(name: string): string | undefined {
+  const p = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process;
+  const v = p?.env?.[name];
+  return v === undefined || v === "" ? undefined : v;
+}
+
+function envFlag(name: string): boolean {
+  const v = env(name);
+  return v !== undefined && v !== "0" && v.toLowerCase() !== "false";
+}
+
+/** The debugging options, with the HAKMEM_* variables as defaults. */
+export function resolveDebug(options: HeapOptions): Pick<ResolvedOptions, "check" | "trace" | "statsAtExit" | "leaksAtExit"> {
+  for (const key of ["check", "statsAtExit", "leaksAtExit"] as const) {
+    if (options[key] !== undefined && typeof options[key] !== "boolean") {
+      throw new TypeError(`hakmem: createHeap: ${key} must be a boolean, got ${describe(options[key])}`);
+    }
+  }
+  const trace = options.trace ?? (env("HAKMEM_TRACE") as HeapOptions["trace"]);
+  if (trace !== undefined && !TRACE_MODES.includes(trace)) {
+    throw new TypeError(`hakmem: createHeap: trace (or HAKMEM_TRACE) must be one of ${TRACE_MODES.join(", ")}, got ${describe(trace)}`);
+  }
+  return {
+    check: options.check ?? envFlag("HAKMEM_CHECK"),
+    trace,
+    statsAtExit: options.statsAtExit ?? envFlag("HAKMEM_STATS"),
+    leaksAtExit: options.leaksAtExit ?? envFlag("HAKMEM_LEAKS"),
+  };
+}
 
 function isBacking(b: unknown): b is Backing {
   return (
@@ -95,6 +143,7 @@ export function resolveOptions(options: HeapOptions = {}): ResolvedOptions {
   }
   const maxOpt = options.maxBytes === undefined ? undefined : checkSize(options.maxBytes, "createHeap: maxBytes");
   const initOpt = options.initialBytes === undefined ? undefined : checkSize(options.initialBytes, "createHeap: initialBytes");
+  const debug = resolveDebug(options);
 
   if (options.buffer !== undefined) {
     if (!isBacking(options.buffer)) {
@@ -108,7 +157,7 @@ export function resolveOptions(options: HeapOptions = {}): ResolvedOptions {
       throw new RangeError(`hakmem: createHeap: base ${base} lies past the end of the buffer (${limit} bytes at most)`);
     }
     const maxBytes = Math.min(maxOpt ?? limit - base, limit - base);
-    return { memory, base, maxBytes, initialBytes: 0, segmentShift, created: false };
+    return { memory, base, maxBytes, initialBytes: 0, segmentShift, created: false, ...debug };
   }
 
   const maxBytes = Math.min(maxOpt ?? DEFAULT_MAX_BYTES, MAX_REGION_BYTES) - base;
@@ -124,5 +173,5 @@ export function resolveOptions(options: HeapOptions = {}): ResolvedOptions {
   } else {
     buffer = new ArrayBuffer(initialBytes, { maxByteLength: total });
   }
-  return { memory: new LinearMemory(buffer), base, maxBytes, initialBytes, segmentShift, created: true };
+  return { memory: new LinearMemory(buffer), base, maxBytes, initialBytes, segmentShift, created: true, ...debug };
 }

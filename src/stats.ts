@@ -72,7 +72,8 @@ export function collectStats(rg: Region): HeapStats {
       if (cls >= 0) {
         let remote = 0;
         for (let b = Atomics.load(i32, e + PG.THREAD_FREE); b !== 0; b = i32[b >>> 2]!) remote++;
-        used[cls]! += i32[e + PG.USED]! - remote;
+        // A full page keeps part of its count in PG.WAKE (see layout.ts).
+        used[cls]! += i32[e + PG.USED]! + i32[e + PG.WAKE]! - remote;
         pages[cls]! += 1;
       } else if (cls === Kind.LARGE) {
         largeBlocks++;

@@ -89,8 +89,8 @@ export const peer: PeerModule = {
     if (result.error !== null || result.binary === null) {
       throw new Error(`as-tlsf: AssemblyScript compilation failed: ${result.error?.message ?? ""}\n${result.stderr.toString()}`);
     }
+    // Only the binary is written: a .ts file under bench/ would be picked up by tsc.
     await mkdir(tmpDir, { recursive: true });
-    await writeFile(join(tmpDir, "as-tlsf.ts"), SOURCE);
     await writeFile(join(tmpDir, WASM_FILE), result.binary);
   },
 

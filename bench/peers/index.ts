@@ -19,7 +19,7 @@ export interface PeerEntry {
 
 export const PEERS: readonly PeerEntry[] = [
   { name: "hakmem", module: "./hakmem.js", variant: "default" },
-  { name: "hakmem-shared", module: "./hakmem.js", variant: "shared" },
+  { name: "hakmem-nonshared", module: "./hakmem.js", variant: "nonshared" },
   { name: "hakmem-checked", module: "./hakmem.js", variant: "checked", optIn: "--checked" },
   { name: "reference", module: "./reference.js", variant: "" },
   { name: "gc", module: "./gc.js", variant: "" },

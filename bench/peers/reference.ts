@@ -95,7 +95,7 @@ export const peer: PeerModule = {
   async load(): Promise<Peer> {
     return {
       name: "reference",
-      description: "60-line size-class free list in plain TS (bench/peers/reference.ts): the speed limit",
+      description: "minimal size-class free list in plain TS (bench/peers/reference.ts): the practical speed limit",
       reallocNative: true,
       footprint: "64 KiB pages taken from its ArrayBuffer",
       shareable: false,

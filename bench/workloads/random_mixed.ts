@@ -66,7 +66,7 @@ export function describeRing(p: Params): string {
   return `W=${fmtInt(param(p, "W"))}, N=${fmtInt(param(p, "N"))}, ${sizes}, seed ${param(p, "seed")}`;
 }
 
-function ringWorkload(name: string, summary: string, params: Params): SingleWorkload {
+export function ringWorkload(name: string, summary: string, params: Params): SingleWorkload {
   return {
     kind: "single",
     name,
@@ -95,5 +95,3 @@ export const randomMixedW256 = ringWorkload("random_mixed_w256", "random_mixed o
   minSize: 16,
   sizeRange: 1009,
 });
-
-export { ringWorkload };

@@ -1,0 +1,110 @@
+/**
+ * checked blocks — how a block looks in checked mode, and the tests that read it.
+ *
+ * Basic design: in checked mode a request of n bytes takes a block of at least n + 8 bytes:
+ *
+ * ```
+ * allocated:  [ user bytes 0..n ) [ canary CANARY_BYTES ... ) ........ [ trailer: n ^ key(p) ]
+ * free:       [ next link ] [ FREE_FILL, words 1..FREE_CHECK_WORDS ) ....... [ trailer: freeWord(p) ]
+ * ```
+ *
+ * - The canary (CANARY_BYTE) fills up to CANARY_BYTES bytes behind the requested bytes (less
+ *   when the block ends sooner): a change there is a write past the end of the block. The
+ *   trailer word in the block's last 4 bytes stores n, keyed by the block's address, so a write
+ *   that reaches it is caught too, and so is a pointer to something that is not a block.
+ * - A freed block carries a fill pattern in words 1..FREE_CHECK_WORDS (word 0 is the free list
+ *   link) and, in its trailer, a word keyed by its address. The pattern in the trailer means "this block is
+ *   free": a second free finds it (double free), and reuse verifies the pattern (write after
+ *   free).
+ * - Only the first bytes are patterned and canaried: covering whole blocks would cost checked
+ *   mode far more than the 2x on typical workloads that it is allowed; overflows and stale
+ *   writes most often hit the bytes right after the end and the first fields of a block.
+ *
+ * Invariants: every block of a checked heap is in exactly one of the two shapes above, except
+ * blocks never handed out (past PG.RESERVED), which hold nothing in particular.
+ */
+
+/** Bytes a checked block needs beyond the request: at least 4 canary bytes and the trailer. */
+export const CHECK_OVERHEAD = 8;
+/** Words at the start of a freed block that hold the free pattern (word 0 is the link). */
+export const FREE_CHECK_WORDS = 4;
+/** Canary bytes behind the requested bytes, at most. */
+export const CANARY_BYTES = 16;
+const CANARY_WORD = 0xcbcbcbcb | 0;
+/** What the first words of a free block hold (its trailer holds a word keyed by its address). */
+const FREE_FILL = 0xfeeefeee | 0;
+export const CANARY_BYTE = 0xcb;
+const SIZE_KEY = 0x5a17e5c3;
+
+/** The free pattern's word at byte address `a`. */
+export function freeWord(a: number): number {
+  return (Math.imul(a, 0x9e3779b1) ^ 0x0defaced) | 0;
+}
+
+/** The trailer of an allocated block at `p` that was asked for `n` bytes. */
+export function sizeWord(p: number, n: number): number {
+  return (n ^ Math.imul(p, 0x2545f491) ^ SIZE_KEY) | 0;
+}
+
+/** The requested size that trailer `word` of block `p` encodes. */
+export function decodeSize(p: number, word: number): number {
+  return (word ^ Math.imul(p, 0x2545f491) ^ SIZE_KEY) >>> 0;
+}
+
+/** Word index of the trailer of block `p` of usable size `size` (bytes). */
+export function trailerWord(p: number, size: number): number {
+  return (p + size - 4) >>> 2;
+}
+
+/** Marks the block at `p` (`size` bytes) free: the pattern and the trailer. Keeps word 0. */
+export function markFree(i32: Int32Array, p: number, size: number): void {
+  const w = p >>> 2;
+  const end = Math.min(size >>> 2, FREE_CHECK_WORDS);
+  for (let k = 1; k < end; k++) i32[w + k] = FREE_FILL;
+  i32[trailerWord(p, size)] = freeWord(p + size - 4);
+}
+
+/** True when the block at `p` carries the free mark in its trailer. */
+export function isMarkedFree(i32: Int32Array, p: number, size: number): boolean {
+  return i32[trailerWord(p, size)] === freeWord(p + size - 4);
+}
+
+/**
+ * Byte offset of the first word of the free pattern of block `p` that was overwritten, or -1
+ * when the pattern is intact.
+ */
+export function findFreeDamage(i32: Int32Array, p: number, size: number): number {
+  const w = p >>> 2;
+  const end = Math.min(size >>> 2, FREE_CHECK_WORDS);
+  for (let k = 1; k < end; k++) if (i32[w + k] !== FREE_FILL) return 4 * k;
+  if (i32[trailerWord(p, size)] !== freeWord(p + size - 4)) return size - 4;
+  return -1;
+}
+
+/** End (exclusive byte address) of the canary of block `p` (`size` bytes) asked for `n` bytes. */
+function canaryEnd(p: number, size: number, n: number): number {
+  return Math.min(p + n + CANARY_BYTES, p + size - 4);
+}
+
+/** Writes the canary and the trailer of block `p` (`size` bytes) handed out for `n` bytes. */
+export function markAllocated(u8: Uint8Array, i32: Int32Array, p: number, size: number, n: number): void {
+  const end = canaryEnd(p, size, n);
+  let a = p + n;
+  for (; (a & 3) !== 0 && a < end; a++) u8[a] = CANARY_BYTE;
+  for (; a + 4 <= end; a += 4) i32[a >>> 2] = CANARY_WORD;
+  for (; a < end; a++) u8[a] = CANARY_BYTE;
+  i32[trailerWord(p, size)] = sizeWord(p, n);
+}
+
+/**
+ * Byte offset of the first canary byte of block `p` that changed, or -1. `n` is the requested
+ * size decoded from the trailer.
+ */
+export function findCanaryDamage(u8: Uint8Array, i32: Int32Array, p: number, size: number, n: number): number {
+  const end = canaryEnd(p, size, n);
+  let a = p + n;
+  for (; (a & 3) !== 0 && a < end; a++) if (u8[a] !== CANARY_BYTE) return a - p;
+  for (; a + 4 <= end; a += 4) if (i32[a >>> 2] !== CANARY_WORD) break;
+  for (; a < end; a++) if (u8[a] !== CANARY_BYTE) return a - p;
+  return -1;
+}

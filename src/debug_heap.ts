@@ -1,0 +1,211 @@
+/**
+ * debug heap — checked mode and route tracing, as a subclass, so that the default Heap's fast
+ * paths carry no test for either.
+ *
+ * Checked mode (checked_blocks.ts has the block format) catches, at the call that does it:
+ * double free (also of a block waiting in another worker's thread-free list), interior and
+ * foreign pointers, writes past the end of a block (canary verified on free, realloc and by
+ * check()), and writes to a freed block (free pattern verified when the block is reused). Every
+ * error names the pointer, its page, its size class and the fault. A block found damaged on
+ * reuse is withheld (left allocated) so that the heap stays consistent.
+ *
+ * Tracing logs the route each call takes: fast, refill, new page, new segment, remote, large.
+ *
+ * Invariants: a DebugHeap in checked mode hands out blocks of at least n + CHECK_OVERHEAD bytes
+ * and reports n as their usable size; the heap header says "checked" so that every worker
+ * attached to the heap uses the same format.
+ */
+
+import { checkSize, hex } from "./arguments.js";
+import {
+  CHECK_OVERHEAD, decodeSize, findCanaryDamage, findFreeDamage, isMarkedFree, markAllocated,
+  markFree, trailerWord,
+} from "./checked_blocks.js";
+import { Heap } from "./heap.js";
+import { Entry, H, Kind, PG, Page } from "./layout.js";
+import type { Region } from "./region.js";
+import { CLASS_SIZE, MID_MAX, classOf } from "./size_classes.js";
+
+/** What HAKMEM_TRACE / the `trace` option asks for. */
+export type TraceMode = "alloc" | "free" | "all";
+
+/** A fault found by checked mode; its message names the pointer, page, class and fault. */
+export class HeapCorruptionError extends Error {
+  override name = "HeapCorruptionError";
+  constructor(
+    message: string,
+    /** The block concerned. */
+    readonly pointer: number,
+    /** What is wrong: "double-free", "overflow", "use-after-free". */
+    readonly fault: "double-free" | "overflow" | "use-after-free",
+  ) {
+    super(message);
+  }
+}
+
+export class DebugHeap extends Heap {
+  private readonly traceAlloc: boolean;
+  private readonly traceFree: boolean;
+  private readonly log: (line: string) => void;
+
+  /** @internal Use createHeap or attachHeap. */
+  constructor(region: Region, trace: TraceMode | undefined, log: (line: string) => void = (line) => console.error(line)) {
+    super(region);
+    this.traceAlloc = trace === "alloc" || trace === "all";
+    this.traceFree = trace === "free" || trace === "all";
+    this.log = log;
+  }
+
+  override malloc(size: number): number {
+    checkSize(size, "malloc(size)");
+    const before = this.traceAlloc ? this.routeState(size) : "";
+    const p = super.malloc(this.checked ? size + CHECK_OVERHEAD : size);
+    if (p !== 0 && this.checked) this.handOut(p, size, "malloc");
+    if (this.traceAlloc) this.log(`hakmem[t${this.tid}] malloc(${size}) -> ${hex(p)} ${this.route(before)}`);
+    return p;
+  }
+
+  override alignedAlloc(alignment: number, size: number): number {
+    checkSize(size, "alignedAlloc(alignment, size): size");
+    const before = this.traceAlloc ? this.routeState(size) : "";
+    const p = super.alignedAlloc(alignment, this.checked ? size + CHECK_OVERHEAD : size);
+    if (p !== 0 && this.checked) this.handOut(p, size, "alignedAlloc");
+    if (this.traceAlloc) this.log(`hakmem[t${this.tid}] alignedAlloc(${alignment}, ${size}) -> ${hex(p)} ${this.route(before)}`);
+    return p;
+  }
+
+  override free(ptr: number): void {
+    if (ptr === 0) return;
+    const e = this.locate(ptr, "free");
+    const route = !this.traceFree ? "" : this.i32[e + PG.CLASS] === Kind.LARGE ? "large" : this.i32[e + PG.OWNER] !== this.tid ? "remote" : "fast";
+    const pagesBefore = this.i32[this.region.hdr + H.PAGES_IN_USE]!;
+    if (this.checked) {
+      const size = this.blockSize(e);
+      this.verifyLive(ptr, e, size, "free");
+      if (this.i32[e + PG.CLASS]! >= 0) markFree(this.i32, ptr, size);
+    }
+    super.free(ptr);
+    if (this.traceFree) {
+      const released = this.i32[this.region.hdr + H.PAGES_IN_USE]! < pagesBefore ? ", page released" : "";
+      this.log(`hakmem[t${this.tid}] free(${hex(ptr)}) ${route}${released}`);
+    }
+  }
+
+  override realloc(ptr: number, size: number): number {
+    if (!this.checked) {
+      const q = super.realloc(ptr, size);
+      if (this.traceAlloc) this.log(`hakmem[t${this.tid}] realloc(${hex(ptr)}, ${size}) -> ${hex(q)}${q === ptr ? " in place" : ""}`);
+      return q;
+    }
+    if (ptr === 0) return this.malloc(size);
+    checkSize(size, "realloc(ptr, size): size");
+    const e = this.locate(ptr, "realloc");
+    const have = this.verifyLive(ptr, e, this.blockSize(e), "realloc");
+    if (size === 0) {
+      this.free(ptr);
+      return 0;
+    }
+    // Checked mode always moves the block, so that stale pointers to it are caught.
+    const q = this.malloc(size);
+    if (q === 0) return 0;
+    this.bytes.copyWithin(q, ptr, ptr + Math.min(have, size));
+    this.free(ptr);
+    return q;
+  }
+
+  override usableSize(ptr: number): number {
+    if (!this.checked || ptr === 0) return super.usableSize(ptr);
+    const e = this.locate(ptr, "usableSize");
+    return this.verifyLive(ptr, e, this.blockSize(e), "usableSize");
+  }
+
+  protected override blockContaining(ptr: number): [number, number] {
+    const [start, size] = super.blockContaining(ptr);
+    if (!this.checked) return [start, size];
+    const e = this.locate(start, "view");
+    return [start, this.verifyLive(start, e, size, "view")];
+  }
+
+  /** Usable bytes of the block whose span head entry is `e`. */
+  private blockSize(e: number): number {
+    const cls = this.i32[e + PG.CLASS]!;
+    return cls >= 0 ? CLASS_SIZE[cls]! : this.i32[e + PG.PAGES]! * Page.SIZE;
+  }
+
+  /** "page 12, class 64 B" for the block at `p` whose span head entry is `e`. */
+  private where(p: number, e: number): string {
+    const page = this.region.pageOfEntry(((p >>> Page.SHIFT) << Entry.SHIFT) + this.region.pageBias);
+    const cls = this.i32[e + PG.CLASS]!;
+    return `page ${page}, ${cls >= 0 ? `class ${CLASS_SIZE[cls]} B` : `large block of ${this.i32[e + PG.PAGES]} pages`}`;
+  }
+
+  /**
+   * Checks that the block at `p` (head entry `e`, `size` usable bytes) is allocated and its
+   * canary intact; returns the size it was asked for.
+   * @throws HeapCorruptionError naming the fault.
+   */
+  private verifyLive(p: number, e: number, size: number, fn: string): number {
+    const i32 = this.i32;
+    if (isMarkedFree(i32, p, size)) {
+      throw new HeapCorruptionError(
+        `hakmem: ${fn}(${hex(p)}): double free: the block is already free (${this.where(p, e)}); it was freed before, possibly by another worker`,
+        p,
+        "double-free",
+      );
+    }
+    const n = decodeSize(p, i32[trailerWord(p, size)]!);
+    if (n > size - CHECK_OVERHEAD) {
+      throw new HeapCorruptionError(
+        `hakmem: ${fn}(${hex(p)}): write past the end of the block: its trailer at byte ${size - 4} was overwritten (${this.where(p, e)}, ${size - CHECK_OVERHEAD} bytes usable)`,
+        p,
+        "overflow",
+      );
+    }
+    const at = findCanaryDamage(this.bytes, i32, p, size, n);
+    if (at >= 0) {
+      throw new HeapCorruptionError(
+        `hakmem: ${fn}(${hex(p)}): write past the end of the block: ${n} bytes were asked for and byte ${at} (${at - n} past the end) was changed to 0x${this.bytes[p + at]!.toString(16)} (${this.where(p, e)})`,
+        p,
+        "overflow",
+      );
+    }
+    return n;
+  }
+
+  /** Verifies a block about to be handed out for `n` bytes, then writes its canary and trailer. */
+  private handOut(p: number, n: number, fn: string): void {
+    const e = this.i32[((p >>> Page.SHIFT) << Entry.SHIFT) + this.region.pageBias]!;
+    const size = this.blockSize(e);
+    if (this.i32[e + PG.CLASS]! >= 0) {
+      const at = findFreeDamage(this.i32, p, size);
+      if (at >= 0) {
+        throw new HeapCorruptionError(
+          `hakmem: ${fn}: the free block at ${hex(p)} was written after it was freed (byte ${at} changed; ${this.where(p, e)}); it is withheld from use`,
+          p,
+          "use-after-free",
+        );
+      }
+    }
+    markAllocated(this.bytes, this.i32, p, size, n);
+  }
+
+  private growthsBefore = 0;
+  private pagesBefore = 0;
+
+  /** Reads what an allocation of `size` bytes will show, to name its route after it. */
+  private routeState(size: number): string {
+    const n = this.checked ? size + CHECK_OVERHEAD : size;
+    if (n > MID_MAX) return "large";
+    const i32 = this.i32;
+    this.growthsBefore = i32[this.region.hdr + H.GROWTHS]!;
+    this.pagesBefore = i32[this.region.hdr + H.PAGES_IN_USE]!;
+    return i32[this.queues.current(i32, classOf(n)) + PG.FREE] !== 0 ? "fast" : "";
+  }
+
+  private route(before: string): string {
+    if (before !== "") return before;
+    const i32 = this.i32;
+    if (i32[this.region.hdr + H.GROWTHS] !== this.growthsBefore) return "new segment";
+    return i32[this.region.hdr + H.PAGES_IN_USE] !== this.pagesBefore ? "new page" : "refill";
+  }
+}
