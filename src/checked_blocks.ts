@@ -8,7 +8,7 @@
  * free:       [ next link ] [ FREE_FILL, words 1..FREE_CHECK_WORDS ) ....... [ trailer: freeWord(p) ]
  * ```
  *
- * - The canary (CANARY_BYTE) fills up to CANARY_BYTES bytes behind the requested bytes (less
+ * - The canary (0xcb bytes) fills up to CANARY_BYTES bytes behind the requested bytes (less
  *   when the block ends sooner): a change there is a write past the end of the block. The
  *   trailer word in the block's last 4 bytes stores n, keyed by the block's address, so a write
  *   that reaches it is caught too, and so is a pointer to something that is not a block.
@@ -24,17 +24,26 @@
  * blocks never handed out (past PG.RESERVED), which hold nothing in particular.
  */
 
-/** Bytes a checked block needs beyond the request: at least 4 canary bytes and the trailer. */
-export const CHECK_OVERHEAD = 8;
-/** Words at the start of a freed block that hold the free pattern (word 0 is the link). */
-export const FREE_CHECK_WORDS = 4;
-/** Canary bytes behind the requested bytes, at most. */
-export const CANARY_BYTES = 16;
-const CANARY_WORD = 0xcbcbcbcb | 0;
-/** What the first words of a free block hold (its trailer holds a word keyed by its address). */
-const FREE_FILL = 0xfeeefeee | 0;
-export const CANARY_BYTE = 0xcb;
-const SIZE_KEY = 0x5a17e5c3;
+/**
+ * The format's constants. A const enum, so that the hot checks get literals (imported or
+ * module-level `const`s are bindings V8 loads and hole-checks at every use).
+ */
+export const enum Checked {
+  /** Bytes a checked block needs beyond the request: at least 4 canary bytes and the trailer. */
+  OVERHEAD = 8,
+  /** Words at the start of a freed block that hold the fill (word 0 is the link). */
+  FREE_CHECK_WORDS = 2,
+  /** Canary bytes behind the requested bytes, at most. */
+  CANARY_BYTES = 8,
+  CANARY_WORD = 0xcbcbcbcb | 0,
+  /** What the first words of a free block hold (its trailer holds a word keyed by its address). */
+  FREE_FILL = 0xfeeefeee | 0,
+  SIZE_KEY = 0x5a17e5c3,
+}
+
+export const CHECK_OVERHEAD: number = Checked.OVERHEAD;
+export const FREE_CHECK_WORDS: number = Checked.FREE_CHECK_WORDS;
+export const CANARY_BYTES: number = Checked.CANARY_BYTES;
 
 /** The free pattern's word at byte address `a`. */
 export function freeWord(a: number): number {
@@ -43,12 +52,12 @@ export function freeWord(a: number): number {
 
 /** The trailer of an allocated block at `p` that was asked for `n` bytes. */
 export function sizeWord(p: number, n: number): number {
-  return (n ^ Math.imul(p, 0x2545f491) ^ SIZE_KEY) | 0;
+  return (n ^ Math.imul(p, 0x2545f491) ^ Checked.SIZE_KEY) | 0;
 }
 
 /** The requested size that trailer `word` of block `p` encodes. */
 export function decodeSize(p: number, word: number): number {
-  return (word ^ Math.imul(p, 0x2545f491) ^ SIZE_KEY) >>> 0;
+  return (word ^ Math.imul(p, 0x2545f491) ^ Checked.SIZE_KEY) >>> 0;
 }
 
 /** Word index of the trailer of block `p` of usable size `size` (bytes). */
@@ -59,8 +68,8 @@ export function trailerWord(p: number, size: number): number {
 /** Marks the block at `p` (`size` bytes) free: the pattern and the trailer. Keeps word 0. */
 export function markFree(i32: Int32Array, p: number, size: number): void {
   const w = p >>> 2;
-  const end = Math.min(size >>> 2, FREE_CHECK_WORDS);
-  for (let k = 1; k < end; k++) i32[w + k] = FREE_FILL;
+  const end = Math.min((size >>> 2) - 1, Checked.FREE_CHECK_WORDS); // the last word is the trailer
+  for (let k = 1; k < end; k++) i32[w + k] = Checked.FREE_FILL;
   i32[trailerWord(p, size)] = freeWord(p + size - 4);
 }
 
@@ -75,36 +84,46 @@ export function isMarkedFree(i32: Int32Array, p: number, size: number): boolean 
  */
 export function findFreeDamage(i32: Int32Array, p: number, size: number): number {
   const w = p >>> 2;
-  const end = Math.min(size >>> 2, FREE_CHECK_WORDS);
-  for (let k = 1; k < end; k++) if (i32[w + k] !== FREE_FILL) return 4 * k;
+  const end = Math.min((size >>> 2) - 1, Checked.FREE_CHECK_WORDS); // the last word is the trailer
+  for (let k = 1; k < end; k++) if (i32[w + k] !== Checked.FREE_FILL) return 4 * k;
   if (i32[trailerWord(p, size)] !== freeWord(p + size - 4)) return size - 4;
   return -1;
 }
 
-/** End (exclusive byte address) of the canary of block `p` (`size` bytes) asked for `n` bytes. */
-function canaryEnd(p: number, size: number, n: number): number {
-  return Math.min(p + n + CANARY_BYTES, p + size - 4);
+/*
+ * The canary of block `p` (`size` bytes) asked for `n` bytes covers the bytes
+ * [p + n, min(p + n + Checked.CANARY_BYTES, p + size − 4)). It is read and written as int32 words with a
+ * byte mask (little-endian: byte k of a word is bits 8k..8k+7), so without touching the user's
+ * bytes and without a call per byte.
+ */
+function canaryMask(a: number, lo: number, hi: number): number {
+  let mask = -1;
+  if (a < lo) mask &= -1 << ((lo & 3) << 3);
+  if (a + 4 > hi) mask &= (1 << ((hi & 3) << 3)) - 1;
+  return mask;
 }
 
 /** Writes the canary and the trailer of block `p` (`size` bytes) handed out for `n` bytes. */
-export function markAllocated(u8: Uint8Array, i32: Int32Array, p: number, size: number, n: number): void {
-  const end = canaryEnd(p, size, n);
-  let a = p + n;
-  for (; (a & 3) !== 0 && a < end; a++) u8[a] = CANARY_BYTE;
-  for (; a + 4 <= end; a += 4) i32[a >>> 2] = CANARY_WORD;
-  for (; a < end; a++) u8[a] = CANARY_BYTE;
+export function markAllocated(i32: Int32Array, p: number, size: number, n: number): void {
+  const lo = p + n;
+  const hi = Math.min(lo + Checked.CANARY_BYTES, p + size - 4);
+  for (let a = lo & ~3; a < hi; a += 4) {
+    const mask = canaryMask(a, lo, hi);
+    i32[a >>> 2] = (i32[a >>> 2]! & ~mask) | (Checked.CANARY_WORD & mask);
+  }
   i32[trailerWord(p, size)] = sizeWord(p, n);
 }
 
 /**
- * Byte offset of the first canary byte of block `p` that changed, or -1. `n` is the requested
+ * Byte offset in block `p` of the first canary byte that changed, or -1. `n` is the requested
  * size decoded from the trailer.
  */
-export function findCanaryDamage(u8: Uint8Array, i32: Int32Array, p: number, size: number, n: number): number {
-  const end = canaryEnd(p, size, n);
-  let a = p + n;
-  for (; (a & 3) !== 0 && a < end; a++) if (u8[a] !== CANARY_BYTE) return a - p;
-  for (; a + 4 <= end; a += 4) if (i32[a >>> 2] !== CANARY_WORD) break;
-  for (; a < end; a++) if (u8[a] !== CANARY_BYTE) return a - p;
+export function findCanaryDamage(i32: Int32Array, p: number, size: number, n: number): number {
+  const lo = p + n;
+  const hi = Math.min(lo + Checked.CANARY_BYTES, p + size - 4);
+  for (let a = lo & ~3; a < hi; a += 4) {
+    const diff = (i32[a >>> 2]! ^ Checked.CANARY_WORD) & canaryMask(a, lo, hi);
+    if (diff !== 0) return a + ((Math.clz32(diff & -diff) ^ 31) >>> 3) - p;
+  }
   return -1;
 }

@@ -25,10 +25,16 @@ import { ensureMapped } from "./segments.js";
 export function createHeap(options?: HeapOptions): Heap {
   const o = resolveOptions(options);
   const config = { base: o.base, maxBytes: o.maxBytes, segmentShift: o.segmentShift };
-  const metaEnd = Region.metadataEnd(config);
-  if (metaEnd + Page.SIZE > o.base + o.maxBytes || !o.memory.growTo(metaEnd)) {
+  let metaEnd = Region.metadataEnd(config);
+  if (!o.maxBytesGiven && o.memory.kind === "WebAssembly.Memory" && !o.memory.growTo(metaEnd)) {
+    // JS cannot read a Memory's maximum: when the metadata for a 4 GiB region does not fit,
+    // size the region by what the memory holds now.
+    config.maxBytes = o.memory.byteLength - o.base;
+    metaEnd = Region.metadataEnd(config);
+  }
+  if (metaEnd + Page.SIZE > o.base + config.maxBytes || !o.memory.growTo(metaEnd)) {
     throw new RangeError(
-      `hakmem: createHeap: the region [${o.base}, ${o.base + o.maxBytes}) cannot hold the heap's metadata (${metaEnd - o.base} bytes for this maxBytes) and one 64 KiB page`,
+      `hakmem: createHeap: the region [${o.base}, ${o.base + config.maxBytes}) cannot hold the heap's metadata (${metaEnd - o.base} bytes for this maxBytes) and one 64 KiB page`,
     );
   }
   const rg = Region.format(o.memory, config);

@@ -18,7 +18,7 @@
 
 import { checkSize, hex } from "./arguments.js";
 import {
-  CHECK_OVERHEAD, decodeSize, findCanaryDamage, findFreeDamage, isMarkedFree, markAllocated,
+  CHECK_OVERHEAD, Checked, decodeSize, findCanaryDamage, findFreeDamage, isMarkedFree, markAllocated,
   markFree, trailerWord,
 } from "./checked_blocks.js";
 import { Heap } from "./heap.js";
@@ -46,6 +46,9 @@ export class HeapCorruptionError extends Error {
 export class DebugHeap extends Heap {
   private readonly traceAlloc: boolean;
   private readonly traceFree: boolean;
+  /** Checked mode without tracing: the lean paths below. */
+  private readonly leanAlloc: boolean;
+  private readonly leanFree: boolean;
   private readonly log: (line: string) => void;
 
   /** @internal Use createHeap or attachHeap. */
@@ -53,10 +56,17 @@ export class DebugHeap extends Heap {
     super(region);
     this.traceAlloc = trace === "alloc" || trace === "all";
     this.traceFree = trace === "free" || trace === "all";
+    this.leanAlloc = this.checked && !this.traceAlloc;
+    this.leanFree = this.checked && !this.traceFree;
     this.log = log;
   }
 
   override malloc(size: number): number {
+    if (this.leanAlloc && typeof size === "number" && (size >>> 0) === size && size <= MID_MAX - Checked.OVERHEAD) {
+      const p = super.malloc(size + Checked.OVERHEAD);
+      if (p !== 0) this.handOut(p, size, "malloc");
+      return p;
+    }
     checkSize(size, "malloc(size)");
     const before = this.traceAlloc ? this.routeState(size) : "";
     const p = super.malloc(this.checked ? size + CHECK_OVERHEAD : size);
@@ -77,6 +87,17 @@ export class DebugHeap extends Heap {
   override free(ptr: number): void {
     if (ptr === 0) return;
     const e = this.locate(ptr, "free");
+    if (this.leanFree) {
+      if (this.i32[e + PG.CLASS]! >= 0) {
+        const size = CLASS_SIZE[this.i32[e + PG.CLASS]!]!;
+        this.verifyLive(ptr, e, size, "free");
+        markFree(this.i32, ptr, size);
+      } else {
+        this.verifyLive(ptr, e, this.blockSize(e), "free");
+      }
+      super.free(ptr);
+      return;
+    }
     const route = !this.traceFree ? "" : this.i32[e + PG.CLASS] === Kind.LARGE ? "large" : this.i32[e + PG.OWNER] !== this.tid ? "remote" : "fast";
     const pagesBefore = this.i32[this.region.hdr + H.PAGES_IN_USE]!;
     if (this.checked) {
@@ -161,7 +182,7 @@ export class DebugHeap extends Heap {
         "overflow",
       );
     }
-    const at = findCanaryDamage(this.bytes, i32, p, size, n);
+    const at = findCanaryDamage(i32, p, size, n);
     if (at >= 0) {
       throw new HeapCorruptionError(
         `hakmem: ${fn}(${hex(p)}): write past the end of the block: ${n} bytes were asked for and byte ${at} (${at - n} past the end) was changed to 0x${this.bytes[p + at]!.toString(16)} (${this.where(p, e)})`,
@@ -175,8 +196,9 @@ export class DebugHeap extends Heap {
   /** Verifies a block about to be handed out for `n` bytes, then writes its canary and trailer. */
   private handOut(p: number, n: number, fn: string): void {
     const e = this.i32[((p >>> Page.SHIFT) << Entry.SHIFT) + this.region.pageBias]!;
-    const size = this.blockSize(e);
-    if (this.i32[e + PG.CLASS]! >= 0) {
+    const cls = this.i32[e + PG.CLASS]!;
+    const size = cls >= 0 ? CLASS_SIZE[cls]! : this.blockSize(e);
+    if (cls >= 0) {
       const at = findFreeDamage(this.i32, p, size);
       if (at >= 0) {
         throw new HeapCorruptionError(
@@ -186,7 +208,7 @@ export class DebugHeap extends Heap {
         );
       }
     }
-    markAllocated(this.bytes, this.i32, p, size, n);
+    markAllocated(this.i32, p, size, n);
   }
 
   private growthsBefore = 0;

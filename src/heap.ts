@@ -32,7 +32,8 @@ import type { HeapOptions } from "./options.js";
 import { abandonPage, adoptAbandoned, collectThreadFree, extendPage, initPage, pagesOwnedBy, pushThreadFree } from "./pages.js";
 import { PageQueues } from "./page_queues.js";
 import { Region } from "./region.js";
-import { acquireSpan, growSpanInPlace, releaseSpan, resetSpans, shrinkSpan } from "./segments.js";
+import { takeOverLock } from "./lock.js";
+import { acquireSpan, growSpanInPlace, releaseSpan, repairSpans, resetSpans, shrinkSpan } from "./segments.js";
 import {
   CLASS_SIZE, CLASS_SPAN_PAGES, MID_MAX, NUM_CLASSES, blockIndex, classOf,
 } from "./size_classes.js";
@@ -133,7 +134,7 @@ export class Heap {
     const i32 = this.i32;
     // One test admits exactly the integers 0..1023: NaN, fractions, negatives, strings and
     // larger sizes all fail it and take the generic path, which checks them.
-    if ((size & 1023) === size) {
+    if (typeof size === "number" && (size & 1023) === size) {
       const e = i32[this.bySizeWord + ((size + 7) >>> 3)]!;
       const b = i32[e + PG.FREE]!;
       if (b !== 0) {
@@ -153,7 +154,7 @@ export class Heap {
    */
   free(ptr: number): void {
     const i32 = this.i32;
-    if ((ptr >>> 0) === ptr && ((ptr - this.dataStart) >>> 0) < this.dataBytes) {
+    if (typeof ptr === "number" && (ptr >>> 0) === ptr && ((ptr - this.dataStart) >>> 0) < this.dataBytes) {
       const e = i32[((ptr >>> Page.SHIFT) << Entry.SHIFT) + this.pageBias]!;
       // Only a small page of ours carries our id (large blocks and free spans carry 0).
       if (i32[e + PG.OWNER] === this.tid) {
@@ -425,7 +426,9 @@ export class Heap {
   /**
    * Takes over the pages of a worker that ended without {@link Heap.dispose} (for instance one
    * stopped by `worker.terminate()`): they are abandoned as if it had disposed, so their blocks
-   * can be freed and their pages reused. Returns the number of pages taken over.
+   * can be freed and their pages reused. If it was stopped while holding the heap lock, the lock
+   * is freed and the span tables are rebuilt. Call it only for a worker that has ended. Returns
+   * the number of pages taken over.
    * @throws RangeError when `threadId` is this worker's own id.
    */
   reclaimThread(threadId: number): number {
@@ -436,6 +439,8 @@ export class Heap {
     if (threadId === this.tid) throw new RangeError(`hakmem: reclaimThread(${threadId}): that is this worker's own thread id`);
     this.syncViews();
     const rg = this.region;
+    // Stopped inside the heap lock: free it, and rebuild what its operation may have left half done.
+    if (takeOverLock(this.i32, rg.hdr + H.LOCK, threadId, this.tid)) repairSpans(rg);
     const pages = pagesOwnedBy(rg, threadId);
     for (const e of pages) this.abandonPage(e);
     const slot = rg.slotOfThread(threadId);
@@ -447,7 +452,7 @@ export class Heap {
 
   /** malloc of anything but an integer below 1024: mid sizes first, as they are common. */
   private mallocGeneric(size: number): number {
-    if ((size >>> 0) === size && size <= MID_MAX) {
+    if (typeof size === "number" && (size >>> 0) === size && size <= MID_MAX) {
       const cls = classOf(size);
       const i32 = this.i32;
       const e = i32[this.currentWord + cls]!;
@@ -554,8 +559,18 @@ export class Heap {
     }
     const e = acquireSpan(this.region, CLASS_SPAN_PAGES[cls]!, cls);
     this.syncViews();
-    if (e === 0) return 0;
     i32 = this.i32;
+    if (e === 0) {
+      // Exhausted: a full page still waiting for an eighth of its blocks may have some back.
+      for (let f = q.firstFull(cls); f !== 0; f = i32[f + PG.NEXT]!) {
+        if (i32[f + PG.FREE] !== 0) {
+          this.unfull(f, cls);
+          q.pushFront(i32, f, cls);
+          return f;
+        }
+      }
+      return 0;
+    }
     initPage(i32, e, cls, this.tid);
     q.pushFront(i32, e, cls);
     return e;
@@ -648,7 +663,7 @@ export class Heap {
    * @throws TypeError / RangeError naming the pointer and what is wrong with it.
    */
   protected locate(ptr: number, fn: string): number {
-    checkPointerType(ptr, `${fn}(ptr)`);
+    if (!(typeof ptr === "number" && (ptr >>> 0) === ptr)) checkPointerType(ptr, `${fn}(ptr)`); // throws
     this.checkAlive(fn);
     if (((ptr - this.dataStart) >>> 0) >= this.dataBytes) this.syncViews();
     if (((ptr - this.dataStart) >>> 0) >= this.dataBytes) {
@@ -656,16 +671,20 @@ export class Heap {
         `hakmem: ${fn}(${hex(ptr)}): pointer outside the heap (blocks lie in [${hex(this.dataStart)}, ${hex(this.dataStart + this.dataBytes)}))`,
       );
     }
-    const i32 = this.i32;
+    let i32 = this.i32;
     const e = i32[((ptr >>> Page.SHIFT) << Entry.SHIFT) + this.pageBias]!;
     const cls = i32[e + PG.CLASS]!;
     const start = i32[e + PG.START]! >>> 0;
-    const page = (): string => `page ${this.region.pageOfEntry(((ptr >>> Page.SHIFT) << Entry.SHIFT) + this.pageBias)}`;
+    // A span that another worker's growth extended may end past this worker's views.
+    if (start + i32[e + PG.PAGES]! * Page.SIZE > this.dataStart + this.dataBytes) {
+      this.syncViews();
+      i32 = this.i32;
+    }
     if (cls === Kind.LARGE) {
       if (ptr === start && ptr < start + i32[e + PG.PAGES]! * Page.SIZE) return e;
       if (ptr >= start && ptr < start + i32[e + PG.PAGES]! * Page.SIZE) {
         throw new RangeError(
-          `hakmem: ${fn}(${hex(ptr)}): interior pointer: it lies ${ptr - start} bytes inside the large block at ${hex(start)} (${page()}); pass the block's start`,
+          `hakmem: ${fn}(${hex(ptr)}): interior pointer: it lies ${ptr - start} bytes inside the large block at ${hex(start)} (${this.pageName(ptr)}); pass the block's start`,
         );
       }
     } else if (cls >= 0) {
@@ -675,13 +694,18 @@ export class Heap {
       const index = Math.floor(offset / size);
       if (offset >= 0 && index < i32[e + PG.RESERVED]!) {
         throw new RangeError(
-          `hakmem: ${fn}(${hex(ptr)}): interior pointer: it lies ${offset - index * size} bytes inside the ${size}-byte block at ${hex(start + index * size)} (${page()}, class ${size} B); pass the block's start`,
+          `hakmem: ${fn}(${hex(ptr)}): interior pointer: it lies ${offset - index * size} bytes inside the ${size}-byte block at ${hex(start + index * size)} (${this.pageName(ptr)}, class ${size} B); pass the block's start`,
         );
       }
     }
     throw new RangeError(
-      `hakmem: ${fn}(${hex(ptr)}): no block of this heap starts there (${page()} is ${cls === Kind.FREE ? "free" : "not in use at that address"}): a pointer already freed, or not from this heap`,
+      `hakmem: ${fn}(${hex(ptr)}): no block of this heap starts there (${this.pageName(ptr)} is ${cls === Kind.FREE ? "free" : "not in use at that address"}): a pointer already freed, or not from this heap`,
     );
+  }
+
+  /** "page N" for the page holding `ptr`, for messages. */
+  private pageName(ptr: number): string {
+    return `page ${this.region.pageOfEntry(((ptr >>> Page.SHIFT) << Entry.SHIFT) + this.pageBias)}`;
   }
 
   /** Start and usable size of the live block containing `ptr` (any byte of it). */
@@ -689,10 +713,14 @@ export class Heap {
     this.checkAlive("view");
     if (((ptr - this.dataStart) >>> 0) >= this.dataBytes) this.syncViews();
     if (((ptr - this.dataStart) >>> 0) < this.dataBytes) {
-      const i32 = this.i32;
+      let i32 = this.i32;
       const e = i32[((ptr >>> Page.SHIFT) << Entry.SHIFT) + this.pageBias]!;
       const cls = i32[e + PG.CLASS]!;
       const start = i32[e + PG.START]! >>> 0;
+      if (start + i32[e + PG.PAGES]! * Page.SIZE > this.dataStart + this.dataBytes) {
+        this.syncViews();
+        i32 = this.i32;
+      }
       if (cls === Kind.LARGE) {
         const bytes = i32[e + PG.PAGES]! * Page.SIZE;
         if (ptr >= start && ptr < start + bytes) return [start, bytes];

@@ -18,8 +18,9 @@
  *   the size-class table; H.MAPPED_PAGES <= H.MAX_PAGES and within the buffer;
  * - spans: walking by PG.PAGES from page 0 tiles the mapped pages exactly; a span head has a known
  *   kind, PG.HEAD = itself and PG.START = its first byte; every page of a span in use has
- *   PG.HEAD = the head; a free span's last page carries Kind.FREE, its length and its head; no
- *   two free spans touch; a small page spans CLASS_SPAN_PAGES[class] pages;
+ *   PG.HEAD = the head; a free span's last page carries Kind.FREE, its length and its head, and
+ *   its other pages name some page entry in PG.HEAD; no two free spans touch; a small page spans
+ *   CLASS_SPAN_PAGES[class] pages;
  * - bins: every free span is in bin binOf(length), bins hold only free span heads, PG.PREV
  *   mirrors PG.NEXT, no cycles;
  * - counters: the segment table counts the pages in use of each segment; H.PAGES_IN_USE is the
@@ -35,6 +36,10 @@
  *   (queue) or from the head of a full list, with PG.PREV mirroring PG.NEXT;
  * - checked mode: every live block's trailer decodes to a size n <= size − CHECK_OVERHEAD and its
  *   canary is intact; every block on a free list or a thread-free list carries the free pattern.
+ *   A block on no list whose trailer is the free mark and whose free fill is damaged is one that
+ *   DebugHeap withheld after catching a write after free at its reuse: "withheld-block". (When
+ *   the trailer itself was the damage, nothing tells such a block from a live one whose trailer
+ *   was overwritten: "trailer", with a note when its first words hold the free fill.)
  *
  * Invariants: reads only; holds the heap lock for the whole walk (for a non-shared heap whose lock
  * word is not 0 — a corrupt header, or a check from inside the heap — it reports that and walks
@@ -117,6 +122,7 @@ export const PROBLEM_KINDS: Readonly<Record<string, string>> = {
   "bin-cycle": "a bin's list loops",
   "segment-count": "the segment table's count of pages in use is wrong",
   "pages-in-use": "H.PAGES_IN_USE (or its peak) disagrees with the spans",
+  "page-class": "PG.CLASS of a small page disagrees with everything else in its entry (capacity, division constants)",
   "page-capacity": "PG.CAPACITY differs from the class's",
   "page-reserved": "PG.RESERVED is negative or beyond the capacity",
   "page-class-constants": "PG.INV / PG.SHIFT differ from the class's",
@@ -404,6 +410,14 @@ class Checker {
               `it carries ${i32[last + PG.CLASS]}, ${i32[last + PG.PAGES]}, ${i32[last + PG.HEAD]}`,
             page: r + n - 1,
           });
+        }
+        // Inside a free span PG.HEAD is stale, but it must still name a page entry: free(p) of a
+        // pointer into the page reads the entry it names (its PG.OWNER first).
+        for (let i = 1; i < n - 1; i++) {
+          const h = i32[e + i * Entry.WORDS + PG.HEAD]!;
+          if (!this.entryOk(h)) {
+            report({ kind: "span-head", message: `${this.pageName(r + i)}, inside the free span at page ${r}, has PG.HEAD ${h}, which is not the entry of a mapped page: free() of a pointer into this page would read a page entry there`, page: r + i });
+          }
         }
         if (i32[e + PG.OWNER] !== 0) {
           report({ kind: "free-span", message: `free span at ${this.pageName(r)} has PG.OWNER ${i32[e + PG.OWNER]}, expected 0 (the free fast path would take it for a page of that thread)`, page: r });
@@ -699,6 +713,22 @@ class Checker {
     const capacity = CLASS_CAPACITY[cls]!;
     const start = this.startOf(r);
     const name = this.smallName(p);
+    if (i32[e + PG.CAPACITY] !== capacity && (i32[e + PG.INV] !== CLASS_INV[cls] || i32[e + PG.SHIFT] !== CLASS_SHIFT[cls])) {
+      // Nothing of the page agrees with its class: PG.CLASS itself is the likely damage. Its lists
+      // cannot be read with the wrong block size, so the page is left at that.
+      let guess = -1;
+      for (let c = 0; c < NUM_CLASSES; c++) {
+        if (i32[e + PG.CAPACITY] === CLASS_CAPACITY[c] && i32[e + PG.INV] === CLASS_INV[c] && i32[e + PG.SHIFT] === CLASS_SHIFT[c]) guess = c;
+      }
+      report({
+        kind: "page-class",
+        message: `${name}: PG.CAPACITY ${i32[e + PG.CAPACITY]}, PG.INV and PG.SHIFT all disagree with class ${cls}` +
+          (guess >= 0 ? `; they are those of class ${guess} (${CLASS_SIZE[guess]}-byte blocks): PG.CLASS was probably overwritten` : `, and match no class: the page entry is overwritten`) +
+          "; its lists are not checked",
+        page: r,
+      });
+      return;
+    }
     if (i32[e + PG.CAPACITY] !== capacity) {
       report({ kind: "page-capacity", message: `${name}: PG.CAPACITY is ${i32[e + PG.CAPACITY]}, expected ${capacity} blocks for its class`, page: r });
     }
@@ -849,13 +879,16 @@ class Checker {
     if (n > size - CHECK_OVERHEAD) {
       this.report({
         kind: "trailer",
-        message: `${name} at ${hex(b)} (${size} usable bytes): its trailer (last word, at ${hex(b + size - 4)}) holds 0x${(word >>> 0).toString(16)}, which decodes to ${n} requested bytes, more than the ${size - CHECK_OVERHEAD} it can hold: a write past the end of this block reached its trailer, or the pointer was never a block`,
+        message: `${name} at ${hex(b)} (${size} usable bytes): its trailer (last word, at ${hex(b + size - 4)}) holds 0x${(word >>> 0).toString(16)}, which decodes to ${n} requested bytes, more than the ${size - CHECK_OVERHEAD} it can hold: a write past the end of this block reached its trailer` +
+          (findFreeDamage(this.i32, b, size) === size - 4
+            ? ". (Its first words hold the free fill: it may also be a freed block whose trailer was overwritten, withheld from reuse when that was caught)"
+            : ""),
         page: r,
         pointer: b,
       });
       return;
     }
-    const at = findCanaryDamage(this.u8, this.i32, b, size, n);
+    const at = findCanaryDamage(this.i32, b, size, n);
     if (at >= 0) {
       this.report({
         kind: "canary",

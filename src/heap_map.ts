@@ -171,7 +171,7 @@ export function renderMap(rg: Region): string {
   const title1 = `hakmem heap: ${formatBytes(rg.metadataBytes + mapped * Page.SIZE)} mapped · ${inUse} of ${mapped} pages in use · ${formatBytes(liveBytes)} live in ${liveBlocks} blocks`;
   const title2 = `${mapped} data pages of 64 KiB in ${segCounts.length} segments of ${formatBytes(segPages * Page.SIZE)} (+ ${formatBytes(rg.metadataBytes)} metadata); ` +
     `${freePages} pages free; ${classPages.size} size classes on ${[...classPages.values()].reduce((a, b) => a + b, 0)} small pages` +
-    `${largeBlocks > 0 ? `; ${largeBlocks} large blocks on ${largePages} pages` : ""}${abandonedPages > 0 ? `; ${abandonedPages} abandoned pages` : ""}${bad > 0 ? `; ${bad} CORRUPT span(s): run check()` : ""}`;
+    `${largeBlocks > 0 ? `; ${plural(largeBlocks, "large block")} on ${plural(largePages, "page")}` : ""}${abandonedPages > 0 ? `; ${plural(abandonedPages, "abandoned page")}` : ""}${bad > 0 ? `; ${bad} CORRUPT span(s): run check()` : ""}`;
   const width = Math.ceil(Math.max(720, labelW + gridW + rightW + 20, title1.length * 8.4 + 20, title2.length * 6.6 + 20));
   y += 24;
   out.push(`<text x="10" y="${y}" font-size="15" font-weight="bold">${esc(title1)}</text>`);
@@ -203,7 +203,7 @@ export function renderMap(rg: Region): string {
   y += 24;
   legend.push(`<text x="10" y="${y + 12}" font-weight="bold">Fill</text>`);
   lx = 70;
-  const demo = classPages.size > 0 ? [...classPages.keys()][0]! : 3;
+  const demo = classPages.size > 0 ? Math.min(...classPages.keys()) : 3;
   for (const f of [0, 0.25, 0.5, 0.75, 1]) {
     item(14, (x, yy) => smallBox(x, yy, 14, 14, demo, f), `${f * 100}%`);
   }
@@ -219,7 +219,7 @@ export function renderMap(rg: Region): string {
     item(14, (x, yy) => `<rect x="${x}" y="${yy}" width="14" height="14" fill="${strong(cls)}"><title>class ${cls}: ${CLASS_SIZE[cls]}-byte blocks, ${pages} pages, ${live} blocks in use</title></rect>`,
       `${formatBytes(CLASS_SIZE[cls]!)} ×${pages}`);
   }
-  out.push(...legend);
+  out.push(`<g id="legend">`, ...legend, `</g>`);
   y += 34;
 
   // Grid.
@@ -247,7 +247,7 @@ export function renderMap(rg: Region): string {
   }
   out.push(`</g>`);
   // Segment separators when several segments share a row.
-  if (segPages < cols) {
+  if (segPages > 1 && segPages < cols) {
     for (let k = segPages; k < cols; k += segPages) {
       const x = labelW + k * cell - 0.5;
       out.push(`<line x1="${x}" y1="${gridTop - 2}" x2="${x}" y2="${gridTop + rows * cell + 1}" stroke="#999" stroke-width="0.5"/>`);
@@ -301,6 +301,10 @@ function smallBox(x: number, y: number, w: number, h: number, cls: number, fill:
 function badBox(x: number, y: number, w: number, h: number): string {
   return `<rect x="${x}" y="${y}" width="${w}" height="${h}" fill="${BAD_FILL}"/>` +
     `<path d="M${x} ${y}L${x + w} ${y + h}M${x + w} ${y}L${x} ${y + h}" stroke="#000" stroke-width="1"/>`;
+}
+
+function plural(n: number, what: string): string {
+  return `${n} ${what}${n === 1 ? "" : "s"}`;
 }
 
 function round(v: number): number {

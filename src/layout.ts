@@ -152,8 +152,9 @@ export const enum Entry {
 export const enum PG {
   /**
    * In every page of a span in use: the word index of the span's head entry. In the last page of
-   * a free span: the head entry of that free span. Elsewhere stale, which is safe because whatever
-   * it points to is either not a page in use or is checked against the pointer's range.
+   * a free span: the head entry of that free span. In the other pages of a free span: the entry
+   * of some page of the table (possibly a former head), never anything outside the table; what it
+   * names is either not a page in use or is checked against the pointer's range.
    */
   HEAD = 0,
   /** At a span head: the size class (>= 0) of a small page, or one of the Kind values. */

@@ -1,45 +1,63 @@
 /**
- * lock — the heap lock: a three-state futex mutex (Drepper, "Futexes Are Tricky") on one int32.
+ * lock — the heap lock: a futex-style mutex on one int32 that remembers who holds it.
  *
- * States: 0 unlocked, 1 locked, 2 locked with (possible) waiters. Only slow paths take it:
- * acquiring and releasing spans, growth, statistics walks. Uncontended it costs one
- * compareExchange and one atomic subtract.
+ * The word holds 0 when free, else (holder << 1) | waiters: the holder's thread id and a bit
+ * saying someone may be sleeping on it. Only slow paths take it: acquiring and releasing spans,
+ * growth, abandoning and adopting pages, statistics walks. Uncontended it costs one
+ * compareExchange and one exchange.
  *
  * Invariants:
  * - Never held across a call into user code, and never taken twice by the same worker (there is
- *   no re-entry; a worker that finds the lock held on a non-shared buffer has a bug, and says so).
+ *   no re-entry; finding one's own id in the word is a bug, and says so).
  * - Waiting spins briefly, then sleeps in Atomics.wait; where waiting is not allowed (a browser's
  *   main thread) it keeps spinning.
+ * - A worker stopped by `terminate()` inside the lock leaves its id in the word: `takeOverLock`
+ *   lets a survivor that reclaims that worker take it, repair, and release it.
  */
 
 const SPINS = 100;
 
-/** Takes the lock at word `index` of `i32`. */
-export function lock(i32: Int32Array, index: number): void {
-  if (Atomics.compareExchange(i32, index, 0, 1) === 0) return;
-  lockContended(i32, index);
+/** Takes the lock at word `index` of `i32` for `holder` (a thread id, > 0). */
+export function lock(i32: Int32Array, index: number, holder: number): void {
+  if (Atomics.compareExchange(i32, index, 0, holder << 1) === 0) return;
+  lockContended(i32, index, holder);
 }
 
 /** Releases the lock at word `index` of `i32`. */
 export function unlock(i32: Int32Array, index: number): void {
-  if (Atomics.sub(i32, index, 1) !== 1) {
-    Atomics.store(i32, index, 0);
-    Atomics.notify(i32, index, 1);
-  }
+  if ((Atomics.exchange(i32, index, 0) & 1) !== 0) Atomics.notify(i32, index, 1);
 }
 
-function lockContended(i32: Int32Array, index: number): void {
-  if (!(i32.buffer instanceof SharedArrayBuffer)) {
+/**
+ * Takes the lock over from `dead` (a worker that was terminated while holding it) for `holder`,
+ * keeping the waiters bit, so that no waiting worker slips in before the taker has repaired what
+ * the dead worker left half done. True when `holder` now holds it (release with `unlock`).
+ */
+export function takeOverLock(i32: Int32Array, index: number, dead: number, holder: number): boolean {
+  const v = Atomics.load(i32, index);
+  return v !== 0 && v >>> 1 === dead && Atomics.compareExchange(i32, index, v, (holder << 1) | (v & 1)) === v;
+}
+
+function lockContended(i32: Int32Array, index: number, holder: number): void {
+  if (Atomics.load(i32, index) >>> 1 === holder || !(i32.buffer instanceof SharedArrayBuffer)) {
     throw new Error("hakmem: the heap lock is already held by this worker (re-entrant call into the heap)");
   }
+  const mine = holder << 1;
   for (let i = 0; i < SPINS; i++) {
-    if (Atomics.load(i32, index) === 0 && Atomics.compareExchange(i32, index, 0, 1) === 0) return;
+    if (Atomics.load(i32, index) === 0 && Atomics.compareExchange(i32, index, 0, mine) === 0) return;
   }
   let canWait = true;
-  while (Atomics.exchange(i32, index, 2) !== 0) {
+  for (;;) {
+    const v = Atomics.load(i32, index);
+    if (v === 0) {
+      // Taken after waiting: keep the waiters bit, others may still sleep.
+      if (Atomics.compareExchange(i32, index, 0, mine | 1) === 0) return;
+      continue;
+    }
+    if ((v & 1) === 0 && Atomics.compareExchange(i32, index, v, v | 1) !== v) continue;
     if (canWait) {
       try {
-        Atomics.wait(i32, index, 2, 10);
+        Atomics.wait(i32, index, v | 1, 10);
       } catch {
         canWait = false; // e.g. a browser's main thread: spin instead
       }

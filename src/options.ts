@@ -68,6 +68,8 @@ export interface ResolvedOptions {
   segmentShift: number;
   /** True when the buffer was created here (so it may be sized freely). */
   created: boolean;
+  /** True when maxBytes came from the options rather than from what the buffer allows. */
+  maxBytesGiven: boolean;
   check: boolean;
   trace: "alloc" | "free" | "all" | undefined;
   statsAtExit: boolean;
@@ -157,7 +159,7 @@ export function resolveOptions(options: HeapOptions = {}): ResolvedOptions {
       throw new RangeError(`hakmem: createHeap: base ${base} lies past the end of the buffer (${limit} bytes at most)`);
     }
     const maxBytes = Math.min(maxOpt ?? limit - base, limit - base);
-    return { memory, base, maxBytes, initialBytes: 0, segmentShift, created: false, ...debug };
+    return { memory, base, maxBytes, initialBytes: 0, segmentShift, created: false, maxBytesGiven: maxOpt !== undefined, ...debug };
   }
 
   const maxBytes = Math.min(maxOpt ?? DEFAULT_MAX_BYTES, MAX_REGION_BYTES) - base;
@@ -173,5 +175,5 @@ export function resolveOptions(options: HeapOptions = {}): ResolvedOptions {
   } else {
     buffer = new ArrayBuffer(initialBytes, { maxByteLength: total });
   }
-  return { memory: new LinearMemory(buffer), base, maxBytes, initialBytes, segmentShift, created: true, ...debug };
+  return { memory: new LinearMemory(buffer), base, maxBytes, initialBytes, segmentShift, created: true, maxBytesGiven: maxOpt !== undefined, ...debug };
 }

@@ -18,8 +18,7 @@
  *   PG.FLAGS; other workers touch only PG.THREAD_FREE.
  */
 
-import { H, PG } from "./layout.js";
-import { lock, unlock } from "./lock.js";
+import { PG } from "./layout.js";
 import type { Region } from "./region.js";
 import { CLASS_CAPACITY, CLASS_EXTEND, CLASS_INV, CLASS_SHIFT, CLASS_SIZE } from "./size_classes.js";
 
@@ -98,7 +97,7 @@ export function pushThreadFree(i32: Int32Array, e: number, p: number): void {
  */
 export function abandonPage(rg: Region, e: number): void {
   const i32 = rg.i32;
-  lock(i32, rg.hdr + H.LOCK);
+  rg.lock();
   try {
     Atomics.store(i32, e + PG.OWNER, 0);
     const head = rg.abandonedWord + i32[e + PG.CLASS]!;
@@ -106,7 +105,7 @@ export function abandonPage(rg: Region, e: number): void {
     i32[e + PG.NEXT] = i32[head]!;
     i32[head] = e;
   } finally {
-    unlock(i32, rg.hdr + H.LOCK);
+    rg.unlock();
   }
 }
 
@@ -115,7 +114,7 @@ export function adoptAbandoned(rg: Region, cls: number, tid: number): number {
   const i32 = rg.i32;
   const head = rg.abandonedWord + cls;
   if (Atomics.load(i32, head) === 0) return 0;
-  lock(i32, rg.hdr + H.LOCK);
+  rg.lock();
   try {
     const e = i32[head]!;
     if (e === 0) return 0;
@@ -125,7 +124,7 @@ export function adoptAbandoned(rg: Region, cls: number, tid: number): number {
     Atomics.store(i32, e + PG.OWNER, tid);
     return e;
   } finally {
-    unlock(i32, rg.hdr + H.LOCK);
+    rg.unlock();
   }
 }
 
@@ -133,7 +132,7 @@ export function adoptAbandoned(rg: Region, cls: number, tid: number): number {
 export function pagesOwnedBy(rg: Region, tid: number): number[] {
   const i32 = rg.i32;
   const pages: number[] = [];
-  lock(i32, rg.hdr + H.LOCK);
+  rg.lock();
   try {
     for (let r = 0; r < rg.mappedPages; ) {
       const e = rg.entryOfPage(r);
@@ -141,7 +140,7 @@ export function pagesOwnedBy(rg: Region, tid: number): number[] {
       r += i32[e + PG.PAGES]!;
     }
   } finally {
-    unlock(i32, rg.hdr + H.LOCK);
+    rg.unlock();
   }
   return pages;
 }

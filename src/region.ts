@@ -15,6 +15,7 @@ import {
   Bins, CLASS_TABLE_WORDS, Entry, H, HEADER_BYTES, LAYOUT_VERSION, MAGIC, MAX_THREADS,
   NULL_ENTRY_BYTES, Page, T, THREAD_SLOT_WORDS, ThreadState,
 } from "./layout.js";
+import { lock, unlock } from "./lock.js";
 import { LinearMemory } from "./memory.js";
 import { NUM_CLASSES, SMALL_CLASS } from "./size_classes.js";
 
@@ -24,6 +25,9 @@ export interface RegionConfig {
   maxBytes: number;
   segmentShift: number;
 }
+
+/** Lock holder id of a worker that has no thread id yet (while createHeap lays out the heap). */
+const NO_THREAD = 0x3fffffff;
 
 function alignUp(n: number, a: number): number {
   return Math.ceil(n / a) * a;
@@ -63,6 +67,8 @@ export class Region {
   i32: Int32Array;
   u8: Uint8Array;
   mappedPages = 0;
+  /** Thread id of the worker using this view (set when it claims its slot), the lock's holder id. */
+  tid = NO_THREAD;
 
   private constructor(memory: LinearMemory | null, base: number, maxBytes: number, segmentShift: number) {
     this.memory = memory as LinearMemory; // null only for metadataEnd's arithmetic
@@ -164,6 +170,15 @@ export class Region {
     }
   }
 
+  /** Takes the heap lock (H.LOCK) for this worker. */
+  lock(): void {
+    lock(this.i32, this.hdr + H.LOCK, this.tid);
+  }
+
+  unlock(): void {
+    unlock(this.i32, this.hdr + H.LOCK);
+  }
+
   /** Takes in growth by any worker: the mapped page count, then views over the grown buffer. */
   sync(): void {
     this.mappedPages = Atomics.load(this.i32, this.hdr + H.MAPPED_PAGES);
@@ -196,6 +211,7 @@ export class Region {
       const slot = this.threadsWord + t * THREAD_SLOT_WORDS;
       if (Atomics.compareExchange(i32, slot + T.STATE, ThreadState.FREE, ThreadState.ALIVE) === ThreadState.FREE) {
         const tid = Atomics.add(i32, this.hdr + H.NEXT_TID, 1) + 1;
+        this.tid = tid;
         i32.fill(this.nullEntry, slot + T.CURRENT, slot + T.CURRENT + NUM_CLASSES);
         i32.fill(this.nullEntry, slot + T.BY_SIZE, slot + T.BY_SIZE + CLASS_TABLE_WORDS);
         Atomics.store(i32, slot + T.TID, tid);

@@ -21,7 +21,6 @@
  */
 
 import { Bins, Entry, H, Kind, PG, Page } from "./layout.js";
-import { lock, unlock } from "./lock.js";
 import type { Region } from "./region.js";
 
 /** Bin of a free span of `pages` pages. */
@@ -36,7 +35,7 @@ export function binOf(pages: number): number {
  * it. The caller refreshes its views: the buffer may have grown.
  */
 export function acquireSpan(rg: Region, pages: number, kind: number, alignPages = 1): number {
-  lock(rg.i32, rg.hdr + H.LOCK);
+  rg.lock();
   try {
     const need = pages + alignPages - 1;
     let e = takeFree(rg, need);
@@ -56,24 +55,24 @@ export function acquireSpan(rg: Region, pages: number, kind: number, alignPages 
     markInUse(rg, e, pages, kind);
     return e;
   } finally {
-    unlock(rg.i32, rg.hdr + H.LOCK);
+    rg.unlock();
   }
 }
 
 /** Returns the span whose head entry is `e` to the free bins, coalescing with free neighbours. */
 export function releaseSpan(rg: Region, e: number): void {
-  lock(rg.i32, rg.hdr + H.LOCK);
+  rg.lock();
   try {
     countInUse(rg, rg.pageOfEntry(e), rg.i32[e + PG.PAGES]!, -1);
     releaseLocked(rg, e);
   } finally {
-    unlock(rg.i32, rg.hdr + H.LOCK);
+    rg.unlock();
   }
 }
 
 /** Shrinks the span in use at `e` to its first `keep` pages, releasing the rest. */
 export function shrinkSpan(rg: Region, e: number, keep: number): void {
-  lock(rg.i32, rg.hdr + H.LOCK);
+  rg.lock();
   try {
     const i32 = rg.i32;
     const pages = i32[e + PG.PAGES]!;
@@ -86,7 +85,7 @@ export function shrinkSpan(rg: Region, e: number, keep: number): void {
     countInUse(rg, rg.pageOfEntry(tail), pages - keep, -1);
     releaseLocked(rg, tail);
   } finally {
-    unlock(rg.i32, rg.hdr + H.LOCK);
+    rg.unlock();
   }
 }
 
@@ -95,7 +94,7 @@ export function shrinkSpan(rg: Region, e: number, keep: number): void {
  * there is one and it is long enough. Returns true when the span now has `pages` pages.
  */
 export function growSpanInPlace(rg: Region, e: number, pages: number): boolean {
-  lock(rg.i32, rg.hdr + H.LOCK);
+  rg.lock();
   try {
     const i32 = rg.i32;
     const have = i32[e + PG.PAGES]!;
@@ -112,7 +111,7 @@ export function growSpanInPlace(rg: Region, e: number, pages: number): boolean {
     countInUse(rg, rg.pageOfEntry(next), extra, 1);
     return true;
   } finally {
-    unlock(rg.i32, rg.hdr + H.LOCK);
+    rg.unlock();
   }
 }
 
@@ -121,7 +120,7 @@ export function growSpanInPlace(rg: Region, e: number, pages: number): boolean {
  * other worker is using.
  */
 export function resetSpans(rg: Region): void {
-  lock(rg.i32, rg.hdr + H.LOCK);
+  rg.lock();
   try {
     const i32 = rg.i32;
     i32.fill(0, rg.binsWord, rg.binsWord + Bins.COUNT);
@@ -129,9 +128,11 @@ export function resetSpans(rg: Region): void {
     i32.fill(0, rg.segmentsWord, rg.segmentsWord + segs);
     i32.fill(0, rg.pageTableWord, rg.pageTableWord + rg.mappedPages * Entry.WORDS);
     i32[rg.hdr + H.PAGES_IN_USE] = 0;
+    // Every mapped page's PG.HEAD must name an entry of the table (see layout.ts).
+    for (let r = 0; r < rg.mappedPages; r++) i32[rg.entryOfPage(r) + PG.HEAD] = rg.pageTableWord;
     if (rg.mappedPages > 0) insertFree(rg, rg.pageTableWord, rg.mappedPages);
   } finally {
-    unlock(rg.i32, rg.hdr + H.LOCK);
+    rg.unlock();
   }
 }
 
@@ -140,12 +141,56 @@ export function resetSpans(rg: Region): void {
  * buffer cannot grow that far.
  */
 export function ensureMapped(rg: Region, pages: number): boolean {
-  lock(rg.i32, rg.hdr + H.LOCK);
+  rg.lock();
   try {
     rg.sync();
     return pages <= rg.mappedPages || grow(rg, pages - rg.mappedPages);
   } finally {
-    unlock(rg.i32, rg.hdr + H.LOCK);
+    rg.unlock();
+  }
+}
+
+/**
+ * Rebuilds the span bins, the segment table and the pages-in-use count from the page table,
+ * after a worker was terminated inside the heap lock (its operation may have stopped half way).
+ * A span in use is recognised by its head: PG.CLASS not free, PG.HEAD naming itself, a length
+ * that fits. Every other page is free, and runs of free pages become free spans. An operation
+ * cut short before it marked its span in use leaves that span free; one cut short after may
+ * leave a few pages counted in use that nobody owns (a leak, not a corruption). Call it with the
+ * lock held; it releases it.
+ */
+export function repairSpans(rg: Region): void {
+  // The caller took the lock over from the dead worker (takeOverLock).
+  try {
+    const i32 = rg.i32;
+    i32.fill(0, rg.binsWord, rg.binsWord + Bins.COUNT);
+    i32.fill(0, rg.segmentsWord, rg.segmentsWord + segmentCount(rg, rg.maxPages));
+    i32[rg.hdr + H.PAGES_IN_USE] = 0;
+    let freeStart = -1;
+    const flushFree = (end: number): void => {
+      if (freeStart < 0) return;
+      const head = rg.entryOfPage(freeStart);
+      for (let r = freeStart; r < end; r++) i32[rg.entryOfPage(r) + PG.HEAD] = head;
+      insertFree(rg, head, end - freeStart);
+      freeStart = -1;
+    };
+    for (let r = 0; r < rg.mappedPages; ) {
+      const e = rg.entryOfPage(r);
+      const n = i32[e + PG.PAGES]!;
+      if (i32[e + PG.CLASS] !== Kind.FREE && i32[e + PG.HEAD] === e && n > 0 && r + n <= rg.mappedPages) {
+        flushFree(r);
+        for (let k = 0; k < n; k++) i32[e + k * Entry.WORDS + PG.HEAD] = e;
+        countInUse(rg, r, n, 1);
+        r += n;
+      } else {
+        i32[e + PG.CLASS] = Kind.FREE;
+        if (freeStart < 0) freeStart = r;
+        r++;
+      }
+    }
+    flushFree(rg.mappedPages);
+  } finally {
+    rg.unlock();
   }
 }
 

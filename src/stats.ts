@@ -10,7 +10,6 @@
  */
 
 import { H, Kind, PG, Page } from "./layout.js";
-import { lock, unlock } from "./lock.js";
 import type { Region } from "./region.js";
 import { segmentCount } from "./segments.js";
 import { CLASS_CAPACITY, CLASS_SIZE, NUM_CLASSES } from "./size_classes.js";
@@ -58,7 +57,7 @@ export interface HeapStats {
 
 /** Walks the region and returns its statistics. */
 export function collectStats(rg: Region): HeapStats {
-  lock(rg.i32, rg.hdr + H.LOCK);
+  rg.lock();
   try {
     const i32 = rg.i32;
     const used = new Float64Array(NUM_CLASSES);
@@ -113,7 +112,7 @@ export function collectStats(rg: Region): HeapStats {
       classes,
     };
   } finally {
-    unlock(rg.i32, rg.hdr + H.LOCK);
+    rg.unlock();
   }
 }
 

@@ -7,13 +7,17 @@
  * `new Uint8Array` above 64 bytes (DESIGN.md §5), and is part of the measured time.
  * realloc is emulated: a new array plus a copy of the old contents (`set`), the old one dropped.
  * Footprint: n/a (the GC's heap is not attributable to one workload).
+ * Multi-worker workloads ("gc" mode, peers/types.ts): each worker has a table of its own; a block
+ * moves to another worker only inside a postMessage (`take` it out of one table, `put` it into
+ * the other), and "free" drops it for that worker's GC. How each workload moves blocks is said in
+ * its report row (workloads/larson.ts, xthread.ts).
  */
 
-import type { BenchAllocator, Peer, PeerModule } from "./types.js";
+import type { BenchAllocator, GcBlockMover, Peer, PeerModule, WorkerAllocator } from "./types.js";
 
 const EMPTY = new Uint8Array(0);
 
-class GcAllocator implements BenchAllocator {
+export class GcAllocator implements BenchAllocator, WorkerAllocator, GcBlockMover {
   /** arrays[h] is the block of handle h; EMPTY when h is free (keeps the elements kind uniform). */
   private arrays: Uint8Array[] = [EMPTY];
   private freeHandles: number[] = [];
@@ -32,6 +36,22 @@ class GcAllocator implements BenchAllocator {
 
   write(h: number, offset: number, value: number): void {
     this.arrays[h][offset] = value;
+  }
+
+  read(h: number, offset: number): number {
+    return this.arrays[h][offset];
+  }
+
+  take(h: number): Uint8Array {
+    const block = this.arrays[h];
+    this.free(h);
+    return block;
+  }
+
+  put(block: Uint8Array): number {
+    const h = this.freeHandles.length > 0 ? (this.freeHandles.pop() as number) : this.arrays.length;
+    this.arrays[h] = block;
+    return h;
   }
 
   realloc(h: number, oldSize: number, newSize: number): number {
@@ -53,6 +73,10 @@ class GcAllocator implements BenchAllocator {
 }
 
 export const peer: PeerModule = {
+  async attachWorker(): Promise<WorkerAllocator> {
+    return new GcAllocator();
+  },
+
   async load(): Promise<Peer> {
     return {
       name: "gc",
@@ -61,6 +85,10 @@ export const peer: PeerModule = {
       footprint: null,
       shareable: false,
       create: () => new GcAllocator(),
+      multi: {
+        mode: "gc",
+        how: "new Uint8Array per block in each worker; blocks cross workers only inside postMessage; free drops the reference",
+      },
     };
   },
 };

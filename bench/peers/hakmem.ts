@@ -10,10 +10,14 @@
  * getter returns the view current after any growth).
  * realloc: heap.realloc when the heap has one, else emulated (malloc + copyWithin + free).
  * Footprint: `heap.stats().peakHeapBytes` (bytes of pages in use at the peak).
+ * Multi-worker workloads ("shared" mode, peers/types.ts): the child's main thread creates the heap
+ * as above and passes `heap.handle()` to the workers; each worker `attachHeap(handle)`s (its own
+ * thread heap, same Heap class and fast paths) and `dispose()`s when done. Not for
+ * hakmem-nonshared (no handle over a non-shared buffer).
  */
 
-import { createHeap } from "../../src/index.js";
-import { type BenchAllocator, type Peer, type PeerModule } from "./types.js";
+import { attachHeap, createHeap, type HeapHandle } from "../../src/index.js";
+import { type BenchAllocator, type Peer, type PeerModule, type SharedInstance, type WorkerAllocator } from "./types.js";
 
 type Heap = ReturnType<typeof createHeap>;
 /** heap.realloc, when the heap has one (the agreed API does not promise it yet). */
@@ -21,7 +25,7 @@ interface WithRealloc {
   realloc(p: number, size: number): number;
 }
 
-class HakmemAllocator implements BenchAllocator {
+class HakmemAllocator implements BenchAllocator, WorkerAllocator {
   readonly hasRealloc: boolean;
 
   constructor(private readonly heap: Heap) {
@@ -38,6 +42,10 @@ class HakmemAllocator implements BenchAllocator {
 
   write(p: number, offset: number, value: number): void {
     this.heap.u8[p + offset] = value;
+  }
+
+  read(p: number, offset: number): number {
+    return this.heap.u8[p + offset]!;
   }
 
   realloc(p: number, oldSize: number, newSize: number): number {
@@ -78,7 +86,27 @@ const DESCRIPTIONS: Record<string, string> = {
   checked: "hakmem createHeap({ check: true }) (checked mode)",
 };
 
+function createShared(variant: string): SharedInstance {
+  const heap = makeHeap(variant);
+  const local = new HakmemAllocator(heap);
+  return {
+    handle: heap.handle(),
+    local,
+    peakFootprint: () => heap.stats().peakHeapBytes,
+    liveBlocks: () => {
+      heap.collect();
+      return heap.stats().liveBlocks;
+    },
+    dispose: () => heap.dispose(),
+  };
+}
+
 export const peer: PeerModule = {
+  async attachWorker(variant: string, handle: unknown): Promise<WorkerAllocator> {
+    // null: a private heap of the same class (a worker's warm-up).
+    return new HakmemAllocator(handle === null ? makeHeap(variant) : attachHeap(handle as HeapHandle));
+  },
+
   async load(variant: string): Promise<Peer> {
     const probe = new HakmemAllocator(makeHeap(variant)); // also validates the options
     const reallocNative = probe.hasRealloc;
@@ -90,6 +118,15 @@ export const peer: PeerModule = {
       footprint: "stats().peakHeapBytes",
       shareable: variant !== "nonshared",
       create: () => new HakmemAllocator(makeHeap(variant)),
+      ...(variant !== "nonshared"
+        ? {
+            multi: {
+              mode: "shared" as const,
+              how: "one heap in a growable SharedArrayBuffer; each worker attachHeap(handle)s; blocks cross workers as numbers in shared Int32Arrays; dispose() at worker end",
+              createShared: () => createShared(variant),
+            },
+          }
+        : {}),
     };
   },
 };

@@ -11,9 +11,11 @@
  * - free is headerless: the class of a block is `pageClass[p >>> 16]`, a per-page class map.
  * - realloc stays in place while the new size fits the class, else moves (copying the class size).
  * - Footprint: bytes of pages taken (exact: pages are never given back).
+ * - Multi-worker workloads ("single" mode, peers/types.ts): it cannot be shared, so it runs only
+ *   larson_t1, in one worker that does every round itself (no hand-over).
  */
 
-import type { BenchAllocator, Peer, PeerModule } from "./types.js";
+import type { BenchAllocator, Peer, PeerModule, WorkerAllocator } from "./types.js";
 
 const PAGE_SHIFT = 16;
 const PAGE_SIZE = 1 << PAGE_SHIFT;
@@ -25,7 +27,7 @@ const SMALL_CLASS = Uint8Array.from({ length: SMALL_MAX + 1 }, (_, s) => Math.ma
 /** Block size of each class. */
 const CLASS_SIZE = Int32Array.from({ length: NUM_CLASSES }, (_, c) => (c < 64 ? (c + 1) << 4 : (c - 63) << 12));
 
-export class ReferenceAllocator implements BenchAllocator {
+export class ReferenceAllocator implements BenchAllocator, WorkerAllocator {
   readonly u8: Uint8Array;
   private readonly i32: Int32Array;
   private readonly heads = new Int32Array(NUM_CLASSES);
@@ -84,6 +86,10 @@ export class ReferenceAllocator implements BenchAllocator {
     this.u8[p + offset] = value;
   }
 
+  read(p: number, offset: number): number {
+    return this.u8[p + offset];
+  }
+
   peakFootprint(): number {
     return this.top - PAGE_SIZE;
   }
@@ -92,6 +98,10 @@ export class ReferenceAllocator implements BenchAllocator {
 }
 
 export const peer: PeerModule = {
+  async attachWorker(): Promise<WorkerAllocator> {
+    return new ReferenceAllocator();
+  },
+
   async load(): Promise<Peer> {
     return {
       name: "reference",
@@ -100,6 +110,7 @@ export const peer: PeerModule = {
       footprint: "64 KiB pages taken from its ArrayBuffer",
       shareable: false,
       create: () => new ReferenceAllocator(),
+      multi: { mode: "single", how: "not shareable: one worker with a private instance does every round (larson_t1 only)" },
     };
   },
 };

@@ -10,6 +10,18 @@
  * Handles: `malloc` returns a number, 0 meaning "could not allocate". For the buffer-based
  * allocators the handle is the byte offset into their buffer (a uint32); the GC peer hands out
  * indices into its own table. Workloads store handles in a Uint32Array.
+ *
+ * Multi-worker workloads (workloads/larson.ts, mid_large_mt.ts, xthread.ts) drive a peer through
+ * `Peer.multi` (how it takes part, in the child's main thread) and `PeerModule.attachWorker` (its
+ * allocator inside each worker, bench/workers/). Three ways of taking part (`MultiMode`):
+ * - "shared": one instance in shared memory; the child's main thread creates it
+ *   (`MultiPeer.createShared`), every worker attaches to its `handle`; handles are plain numbers
+ *   valid in every worker, so blocks cross workers through shared Int32Arrays (hakmem).
+ * - "gc": every worker allocates JS objects of its own; a block crosses workers only inside a
+ *   postMessage, and "free" drops it (the GC baseline). Its allocator implements `GcBlockMover`.
+ * - "single": cannot be shared; runs only the multi-worker workloads that one worker can do alone
+ *   (larson_t1), in that one worker (the speed-of-light reference).
+ * A peer without `multi` takes no part: the multi-worker workloads skip it with a note.
  */
 
 export interface BenchAllocator {
@@ -43,6 +55,20 @@ export interface PeerInfo {
   footprint: string | null;
   /** True when instances can be shared by several worker_threads (for multi-worker workloads). */
   shareable: boolean;
+  /** How it takes part in the multi-worker workloads (see the header); absent: it does not. */
+  multi?: { mode: MultiMode; how: string };
+}
+
+/** The JSON-able description of a loaded peer. */
+export function infoOf(peer: Peer): PeerInfo {
+  return {
+    name: peer.name,
+    description: peer.description,
+    reallocNative: peer.reallocNative,
+    footprint: peer.footprint,
+    shareable: peer.shareable,
+    ...(peer.multi !== undefined ? { multi: { mode: peer.multi.mode, how: peer.multi.how } } : {}),
+  };
 }
 
 export interface Peer extends PeerInfo {
@@ -53,6 +79,55 @@ export interface Peer extends PeerInfo {
    * workload's iteration parameter it runs instead (the output then says "shortened").
    */
   iterationCap?(workload: string, quick: boolean): number | undefined;
+  /** How it takes part in multi-worker workloads; absent: it does not (skipped with a note). */
+  multi?: MultiPeer;
+}
+
+/** How a peer takes part in the multi-worker workloads (see the header). */
+export type MultiMode = "shared" | "gc" | "single";
+
+/** A peer's allocator as one worker of a multi-worker workload uses it. */
+export interface WorkerAllocator {
+  malloc(size: number): number;
+  free(handle: number): void;
+  write(handle: number, offset: number, value: number): void;
+  /** Reads the byte at `offset` of the block (the workloads verify a pattern before each free). */
+  read(handle: number, offset: number): number;
+  /** This worker is done with the allocator (hakmem: `heap.dispose()`, abandoning its pages). */
+  dispose(): void;
+}
+
+/** "gc" mode: how blocks leave one worker's table and join another's (inside a postMessage). */
+export interface GcBlockMover {
+  /** Removes block `handle` from this worker's table and returns it (for postMessage). */
+  take(handle: number): Uint8Array;
+  /** Adds a block received from another worker; returns its handle here. */
+  put(block: Uint8Array): number;
+}
+
+/** One shared instance, owned by the child process's main thread ("shared" mode). */
+export interface SharedInstance {
+  /** Structured-cloneable: what `PeerModule.attachWorker` takes in each worker. */
+  handle: unknown;
+  /** The main thread's own allocator on the instance (initial fill, final cleanup). */
+  local: WorkerAllocator;
+  /** Peak bytes taken from the memory so far (as `BenchAllocator.peakFootprint`); NaN if n/a. */
+  peakFootprint(): number;
+  /**
+   * Blocks still in use, after the main thread reclaimed what it can (hakmem: collect() then
+   * stats().liveBlocks); -1 when the peer cannot say. The workloads check it is 0 at the end.
+   */
+  liveBlocks(): number;
+  /** Releases the instance (after every worker has ended). */
+  dispose(): void;
+}
+
+export interface MultiPeer {
+  mode: MultiMode;
+  /** How the workloads run with this peer (how blocks move between workers), one line for the report. */
+  how: string;
+  /** "shared" mode: creates the instance (in the child's main thread, outside the clock). */
+  createShared?(): SharedInstance;
 }
 
 /** Thrown by `load` when a peer cannot run here (missing tool, rejected option): a skip, not a failure. */
@@ -68,4 +143,10 @@ export interface PeerModule {
   prepare?(variant: string, tmpDir: string): Promise<void>;
   /** Loads the peer (in the parent as a probe, and in each child). Throws PeerSkipped to skip. */
   load(variant: string, tmpDir: string): Promise<Peer>;
+  /**
+   * Multi-worker workloads, inside a worker: this worker's allocator. "shared" mode: attached to
+   * `handle` (from `SharedInstance.handle`), or with `handle` null a private instance of the same
+   * class (for warm-up); "gc" and "single" modes: a fresh private instance (`handle` is null).
+   */
+  attachWorker?(variant: string, handle: unknown, tmpDir: string): Promise<WorkerAllocator>;
 }

@@ -7,14 +7,16 @@
  * typed arrays) and teardown (freeing what is left, dispose) are outside the clock.
  *
  * Two kinds:
- * - "single": runs in the calling thread against one BenchAllocator instance (all of today's).
- * - "multi": runs several worker_threads over one shared heap (larson, mid_large_mt, xthread: to
- *   come). Such a workload receives the peer's registry entry rather than an instance, starts its
- *   workers, and each worker loads the peer itself; only peers with `shareable: true` take part.
- *   The child process dispatches on `kind`, so adding one is: a module here + a registry line.
+ * - "single": runs in the calling thread against one BenchAllocator instance.
+ * - "multi": runs several worker_threads (larson.ts, mid_large_mt.ts, xthread.ts). Such a
+ *   workload receives the loaded peer and its registry entry rather than an instance, starts its
+ *   workers (bench/workers/), and each worker loads the peer itself (peers/types.ts, multi-worker
+ *   modes). It runs only the peers whose `multi.mode` is in its `modes`; the others are skipped
+ *   with a note. The clock covers the workers' timed parts (workloads/multi.ts), not their
+ *   start-up. The child process dispatches on `kind`, so adding one is: a module here + a registry line.
  */
 
-import type { BenchAllocator } from "../peers/types.js";
+import type { BenchAllocator, MultiMode, Peer } from "../peers/types.js";
 import type { PeerEntry } from "../peers/index.js";
 
 export type Params = Readonly<Record<string, number>>;
@@ -28,6 +30,8 @@ export interface RunOutcome {
   checksum: number;
   /** Peak of the bytes requested and not yet freed, when the workload tracks it. */
   peakLiveBytes?: number;
+  /** Multi-worker workloads: the shared instance's peak footprint (NaN when the peer has none). */
+  peakFootprintBytes?: number;
 }
 
 interface WorkloadBase {
@@ -52,9 +56,26 @@ export interface SingleWorkload extends WorkloadBase {
 
 export interface MultiWorkerWorkload extends WorkloadBase {
   kind: "multi";
-  /** Number of worker_threads it starts. */
+  /** Number of worker_threads working at once (more may be started: larson's later generations). */
   workers: number;
-  run(peer: PeerEntry, tmpDir: string, p: Params): Promise<RunOutcome>;
+  /** The multi-worker modes it runs (peers/types.ts); peers of other modes are skipped. */
+  modes: readonly MultiMode[];
+  /** How it runs with a peer of `mode`, one line for the report (hand-overs, who fills, ...). */
+  how(mode: MultiMode, p: Params): string;
+  run(peer: Peer, entry: PeerEntry, p: Params): Promise<RunOutcome>;
+}
+
+/** Why `peer` does not run multi-worker workload `w`, or null when it does. */
+export function multiSkipReason(w: MultiWorkerWorkload, multi: { mode: MultiMode } | undefined): string | null {
+  if (multi === undefined) return "cannot be shared between workers, nor has a per-worker baseline";
+  if (!w.modes.includes(multi.mode)) {
+    return multi.mode === "single"
+      ? "cannot be shared between workers (it runs only the single-worker larson_t1)"
+      : multi.mode === "gc"
+        ? "no GC counterpart (a GC object has no owner to hand it back to for freeing)"
+        : `mode ${multi.mode} not supported by this workload`;
+  }
+  return null;
 }
 
 export type Workload = SingleWorkload | MultiWorkerWorkload;

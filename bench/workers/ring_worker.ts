@@ -1,0 +1,122 @@
+/**
+ * ring_worker — one worker of larson (workloads/larson.ts) or mid_large_mt (mid_large_mt.ts): the
+ * loop of workers/ring.ts over slot array k, for generation g (or, in "single" mode, for every
+ * generation in turn).
+ *
+ * Life of a worker:
+ * 1. Load the peer; warm the loop up on a private instance of the same class (2 × warmOps/2
+ *    operations over min(M, 256) slots, then everything freed and the instance disposed), so that
+ *    the timed part runs optimized code. Fill slot array k when told to (larson in "gc" and
+ *    "single" modes: the first generation fills its own; in "shared" mode the main thread did).
+ * 2. READY, then wait for GO (generation 0) or for the hand-over of array k (generation g > 0:
+ *    handoff word k reaches g). In "gc" mode the blocks themselves arrive in a postMessage from
+ *    the previous generation (cloned), and go into this worker's table.
+ * 3. R operations (the timed part).
+ * 4. Not the last generation: ("gc": take the blocks out and post them on), dispose the allocator
+ *    (hakmem: its pages are abandoned for others to adopt), hand array k over (handoff word k =
+ *    g + 1). The last generation: note the end time, then (untimed) verify and free every block
+ *    left, and dispose.
+ * 5. Post the result and stay parked until terminated.
+ */
+
+import { receiveMessageOnPort, workerData, type MessagePort } from "node:worker_threads";
+import type { GcBlockMover, WorkerAllocator } from "../peers/types.js";
+import { drainSlots, fillSlots, ringOps, verifiedFrees } from "./ring.js";
+import { endTimed, loadAllocators, readyThenGo, seedFor, waitAtLeast, workerMain, type WorkerBase, type WorkerResult } from "./protocol.js";
+
+export interface RingWorkerData extends WorkerBase {
+  /** Slot array this worker works on, and its generation (first of `generations`). */
+  k: number;
+  /** Generations this worker runs, in order ("single" mode: all; otherwise one). */
+  generations: number[];
+  /** Total generations of the run. */
+  G: number;
+  M: number;
+  /** Operations per generation. */
+  R: number;
+  minSize: number;
+  range: number;
+  seed: number;
+  warmOps: number;
+  /** Fill array k before READY (and count the fill's PRNG state in the checksum). */
+  fill: boolean;
+  /** "shared" mode: the T × M pointer array of all workers; otherwise null (a private array of M). */
+  ptrs: SharedArrayBuffer | null;
+  /** T × M meta words (size | stamp << 16), shared in every mode. */
+  meta: SharedArrayBuffer;
+  /** One word per array (16 apart): the generation allowed to work on it. */
+  handoff: SharedArrayBuffer;
+  /** "gc" mode: where the blocks come from (g > 0) and go to (g < G - 1). */
+  recvPort: MessagePort | null;
+  sendPort: MessagePort | null;
+}
+
+const WARM_SLOTS = 256;
+
+async function main(d: RingWorkerData): Promise<WorkerResult> {
+  const ctl = new Int32Array(d.ctl);
+  const { a, warm } = await loadAllocators(d);
+  const sab = (n: number) => new Int32Array(new SharedArrayBuffer(n * 4));
+
+  // Warm-up on a private instance (same class, so the same optimized code serves the timed part).
+  {
+    const wm = Math.min(d.M, WARM_SLOTS);
+    const wp = sab(wm);
+    const wmeta = sab(wm);
+    let x = seedFor(d.seed ^ 0x5eed, d.k, d.generations[0]!);
+    for (let r = 0; r < 2; r++) x = ringOps(warm, wp, wmeta, 0, wm, d.warmOps >>> 1, d.minSize, d.range, x);
+    drainSlots(warm, wp, wmeta, 0, wm);
+    warm.dispose();
+  }
+
+  const shared = d.ptrs !== null;
+  const ptrs = shared ? new Int32Array(d.ptrs!) : sab(d.M);
+  const meta = new Int32Array(d.meta);
+  const base = shared ? d.k * d.M : 0;
+  const metaBase = d.k * d.M;
+  // The timed loop indexes ptrs and meta with one base: give it a meta view that starts at array k.
+  const myMeta = shared ? meta : new Int32Array(d.meta, metaBase * 4, d.M);
+  const handoff = new Int32Array(d.handoff);
+  let checksum = 0;
+  if (d.fill) checksum ^= fillSlots(a, ptrs, myMeta, base, d.M, d.minSize, d.range, seedFor(d.seed, d.k, -1));
+  const verifiedBefore = verifiedFrees;
+
+  readyThenGo(ctl);
+  let ops = 0;
+  for (const g of d.generations) {
+    if (d.mode !== "single" && g > 0) {
+      waitAtLeast(handoff, ctl, d.k * 16, g);
+      if (d.mode === "gc") {
+        // The previous generation posted the blocks before it set the handoff word.
+        const m = receiveMessageOnPort(d.recvPort!) as { message: Uint8Array[] } | undefined;
+        if (m === undefined) throw new Error(`array ${d.k}, generation ${g}: handed over without its blocks`);
+        const mover = a as WorkerAllocator & GcBlockMover;
+        const blocks = m.message;
+        for (let i = 0; i < d.M; i++) ptrs[i] = mover.put(blocks[i]!);
+      }
+    }
+    checksum ^= ringOps(a, ptrs, myMeta, base, d.M, d.R, d.minSize, d.range, seedFor(d.seed, d.k, g));
+    ops += d.R;
+  }
+  const lastGen = d.generations[d.generations.length - 1]! === d.G - 1;
+  if (!lastGen) {
+    if (d.mode === "gc") {
+      const mover = a as WorkerAllocator & GcBlockMover;
+      const blocks: Uint8Array[] = [];
+      for (let i = 0; i < d.M; i++) blocks.push(mover.take(ptrs[i]!));
+      d.sendPort!.postMessage(blocks);
+    }
+    a.dispose();
+    endTimed(ctl, d);
+    Atomics.store(handoff, d.k * 16, d.generations[d.generations.length - 1]! + 1);
+    Atomics.notify(handoff, d.k * 16);
+  } else {
+    endTimed(ctl, d);
+    drainSlots(a, ptrs, myMeta, base, d.M);
+    a.dispose();
+  }
+  return { type: "result", index: d.index, ops, verified: verifiedFrees - verifiedBefore, checksum };
+}
+
+const data = workerData as RingWorkerData;
+workerMain(data.index, data.ctl, () => main(data));
