@@ -9,6 +9,10 @@
  * With --expose-gc the JS heap is collected before each timed run, outside the clock.
  * Only one allocator class ever flows through the workload's loop in this process, so its call
  * sites stay monomorphic: this is why every pair gets its own process.
+ * Multi-worker workloads (workloads/multi.ts) start their workers in this process; a warm-up run
+ * here would warm nothing (every worker is a new isolate), so instead each worker warms its own
+ * loop up before the clock starts, and --warmup does not apply. A peer that does not take part
+ * in a multi-worker workload gives a "skipped" result for that pair only.
  *
  * Output: one line `@@BENCH-RESULT {json}` (lib/model.ts ChildResult) on stdout, whose status
  * says ok, skipped (the peer cannot run here) or error (message and stack).
@@ -16,10 +20,10 @@
 
 import { RESULT_PREFIX, type ChildResult, type RunRecord } from "./lib/model.js";
 import { TMP_DIR } from "./lib/env.js";
-import { importPeer, peerEntry } from "./peers/index.js";
-import { PeerSkipped, type Peer, type PeerInfo } from "./peers/types.js";
+import { importPeer, peerEntry, type PeerEntry } from "./peers/index.js";
+import { PeerSkipped, infoOf, type Peer } from "./peers/types.js";
 import { workload as findWorkload } from "./workloads/index.js";
-import { param, withParam, type Params, type SingleWorkload } from "./workloads/types.js";
+import { multiSkipReason, param, withParam, type MultiWorkerWorkload, type Params, type SingleWorkload } from "./workloads/types.js";
 
 interface ChildArgs {
   peer: string;
@@ -51,16 +55,6 @@ function parseArgs(argv: readonly string[]): ChildArgs {
   return args;
 }
 
-function infoOf(peer: Peer): PeerInfo {
-  return {
-    name: peer.name,
-    description: peer.description,
-    reallocNative: peer.reallocNative,
-    footprint: peer.footprint,
-    shareable: peer.shareable,
-  };
-}
-
 const collectGarbage = (globalThis as { gc?: () => void }).gc;
 
 function runSingle(peer: Peer, w: SingleWorkload, params: Params, args: ChildArgs): RunRecord[] {
@@ -89,6 +83,23 @@ function runSingle(peer: Peer, w: SingleWorkload, params: Params, args: ChildArg
   return runs;
 }
 
+async function runMulti(peer: Peer, entry: PeerEntry, w: MultiWorkerWorkload, params: Params, args: ChildArgs): Promise<RunRecord[]> {
+  const runs: RunRecord[] = [];
+  for (let r = 0; r < args.runs; r++) {
+    collectGarbage?.();
+    const out = await w.run(peer, entry, params);
+    const footprint = out.peakFootprintBytes ?? NaN;
+    runs.push({
+      iterations: out.iterations,
+      seconds: out.seconds,
+      checksum: out.checksum,
+      peakFootprintBytes: Number.isFinite(footprint) ? footprint : null,
+      peakLiveBytes: out.peakLiveBytes ?? null,
+    });
+  }
+  return runs;
+}
+
 async function main(): Promise<ChildResult> {
   const args = parseArgs(process.argv.slice(2));
   const entry = peerEntry(args.peer);
@@ -101,8 +112,9 @@ async function main(): Promise<ChildResult> {
     if (err instanceof PeerSkipped) return { status: "skipped", ...base, reason: err.message };
     throw err;
   }
-  if (w.kind !== "single") {
-    return { status: "skipped", ...base, reason: "multi-worker workloads are not implemented in child.ts yet" };
+  if (w.kind === "multi") {
+    const reason = multiSkipReason(w, peer.multi);
+    if (reason !== null) return { status: "skipped", scope: "pair", ...base, reason };
   }
   let params = args.quick ? w.quickParams : w.params;
   const cap = peer.iterationCap?.(w.name, args.quick);
@@ -111,7 +123,7 @@ async function main(): Promise<ChildResult> {
     params = withParam(params, w.iterationParam, cap);
     shortened = true;
   }
-  const runs = runSingle(peer, w, params, args);
+  const runs = w.kind === "single" ? runSingle(peer, w, params, args) : await runMulti(peer, entry, w, params, args);
   return {
     status: "ok",
     peer: infoOf(peer),
@@ -119,7 +131,7 @@ async function main(): Promise<ChildResult> {
     params,
     describe: w.describe(params),
     shortened,
-    warmupRuns: args.warmup,
+    warmupRuns: w.kind === "single" ? args.warmup : 0,
     runs,
   };
 }

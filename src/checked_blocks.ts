@@ -32,7 +32,7 @@ export const enum Checked {
   /** Bytes a checked block needs beyond the request: at least 4 canary bytes and the trailer. */
   OVERHEAD = 8,
   /** Words at the start of a freed block that hold the fill (word 0 is the link). */
-  FREE_CHECK_WORDS = 2,
+  FREE_CHECK_WORDS = 4,
   /** Canary bytes behind the requested bytes, at most. */
   CANARY_BYTES = 8,
   CANARY_WORD = 0xcbcbcbcb | 0,

@@ -18,8 +18,8 @@
 
 import { checkSize, hex } from "./arguments.js";
 import {
-  CHECK_OVERHEAD, Checked, decodeSize, findCanaryDamage, findFreeDamage, isMarkedFree, markAllocated,
-  markFree, trailerWord,
+  CHECK_OVERHEAD, Checked, decodeSize, findCanaryDamage, findFreeDamage, freeWord, isMarkedFree,
+  markAllocated, markFree, trailerWord,
 } from "./checked_blocks.js";
 import { Heap } from "./heap.js";
 import { Entry, H, Kind, PG, Page } from "./layout.js";
@@ -85,16 +85,29 @@ export class DebugHeap extends Heap {
   }
 
   override free(ptr: number): void {
+    if (this.leanFree) {
+      // A block of one of this worker's small pages: its trailer and canary are checked inline;
+      // anything amiss goes to verifyLive, which names it.
+      const e = this.ownBlock(ptr);
+      if (e !== 0) {
+        const i32 = this.i32;
+        const size = CLASS_SIZE[i32[e + PG.CLASS]!]!;
+        const t = i32[trailerWord(ptr, size)]!;
+        const n = decodeSize(ptr, t);
+        if (t === freeWord(ptr + size - 4) || n > size - Checked.OVERHEAD || findCanaryDamage(i32, ptr, size, n) >= 0) {
+          this.verifyLive(ptr, e, size, "free");
+        }
+        markFree(i32, ptr, size);
+        super.free(ptr);
+        return;
+      }
+    }
     if (ptr === 0) return;
     const e = this.locate(ptr, "free");
     if (this.leanFree) {
-      if (this.i32[e + PG.CLASS]! >= 0) {
-        const size = CLASS_SIZE[this.i32[e + PG.CLASS]!]!;
-        this.verifyLive(ptr, e, size, "free");
-        markFree(this.i32, ptr, size);
-      } else {
-        this.verifyLive(ptr, e, this.blockSize(e), "free");
-      }
+      const size = this.blockSize(e);
+      this.verifyLive(ptr, e, size, "free");
+      if (this.i32[e + PG.CLASS]! >= 0) markFree(this.i32, ptr, size);
       super.free(ptr);
       return;
     }
@@ -195,11 +208,12 @@ export class DebugHeap extends Heap {
 
   /** Verifies a block about to be handed out for `n` bytes, then writes its canary and trailer. */
   private handOut(p: number, n: number, fn: string): void {
-    const e = this.i32[((p >>> Page.SHIFT) << Entry.SHIFT) + this.region.pageBias]!;
-    const cls = this.i32[e + PG.CLASS]!;
+    const i32 = this.i32;
+    const e = i32[((p >>> Page.SHIFT) << Entry.SHIFT) + this.region.pageBias]!;
+    const cls = i32[e + PG.CLASS]!;
     const size = cls >= 0 ? CLASS_SIZE[cls]! : this.blockSize(e);
     if (cls >= 0) {
-      const at = findFreeDamage(this.i32, p, size);
+      const at = findFreeDamage(i32, p, size);
       if (at >= 0) {
         throw new HeapCorruptionError(
           `hakmem: ${fn}: the free block at ${hex(p)} was written after it was freed (byte ${at} changed; ${this.where(p, e)}); it is withheld from use`,
@@ -208,7 +222,7 @@ export class DebugHeap extends Heap {
         );
       }
     }
-    markAllocated(this.i32, p, size, n);
+    markAllocated(i32, p, size, n);
   }
 
   private growthsBefore = 0;

@@ -153,13 +153,12 @@ export class Heap {
    * heap, inside a block, or in a page not in use); the heap is left unchanged.
    */
   free(ptr: number): void {
+    // The test is ownBlock()'s, written out: through a call it cost 12 % more instructions per
+    // random_mixed iteration (callgrind).
     const i32 = this.i32;
     if (typeof ptr === "number" && (ptr >>> 0) === ptr && ((ptr - this.dataStart) >>> 0) < this.dataBytes) {
       const e = i32[((ptr >>> Page.SHIFT) << Entry.SHIFT) + this.pageBias]!;
-      // Only a small page of ours carries our id (large blocks and free spans carry 0).
       if (i32[e + PG.OWNER] === this.tid) {
-        // ptr starts a block iff rotr(imul(offset, inv), shift) < blocks carved (size_classes.ts).
-        // (e - pageBias) << 12 is the first byte of the head's page (entries are 16 words apart).
         const y = Math.imul((ptr - ((e - this.pageBias) << 12)) | 0, i32[e + PG.INV]!);
         const s = i32[e + PG.SHIFT]!;
         if (((y >>> s) | (y << (32 - s))) >>> 0 < i32[e + PG.RESERVED]!) {
@@ -175,6 +174,28 @@ export class Heap {
     }
     this.freeSlow(ptr);
   }
+
+  /**
+   * The page entry of `ptr` when it is the start of a carved block of a small page this worker
+   * owns, else 0 (anything else — 0, other workers' blocks, large blocks, bad input — is for the
+   * slow path to sort out). The free fast path's whole test.
+   */
+  protected ownBlock(ptr: number): number {
+    const i32 = this.i32;
+    if (typeof ptr === "number" && (ptr >>> 0) === ptr && ((ptr - this.dataStart) >>> 0) < this.dataBytes) {
+      const e = i32[((ptr >>> Page.SHIFT) << Entry.SHIFT) + this.pageBias]!;
+      // Only a small page of ours carries our id (large blocks and free spans carry 0).
+      if (i32[e + PG.OWNER] === this.tid) {
+        // ptr starts a block iff rotr(imul(offset, inv), shift) < blocks carved (size_classes.ts).
+        // (e - pageBias) << 12 is the first byte of the head's page (entries are 16 words apart).
+        const y = Math.imul((ptr - ((e - this.pageBias) << 12)) | 0, i32[e + PG.INV]!);
+        const s = i32[e + PG.SHIFT]!;
+        if (((y >>> s) | (y << (32 - s))) >>> 0 < i32[e + PG.RESERVED]!) return e;
+      }
+    }
+    return 0;
+  }
+
 
   /**
    * Allocates `count * size` bytes, zeroed. Returns 0 when the heap cannot hold them.

@@ -258,23 +258,26 @@ describe("multi-worker", { concurrency: false }, () => {
     assertEmpty(heap, "after the burst");
   });
 
-  test("terminate() inside heap calls: reclaimThread frees the heap lock if the victim held it; blocks intact; the heap stays consistent and usable", async (t) => {
+  test("terminate() inside heap calls: reclaimThread takes the heap lock over if the victim held it; blocks intact; survivors go on; heap.check() clean; the heap stays usable", async (t) => {
     // The victim mallocs and frees mid and large blocks (every one a span operation under the
-    // heap lock), or calls stats() (which walks the page table under the lock), in a loop, so
-    // that terminate() lands inside heap calls, often inside the lock. In half the rounds two
+    // heap lock), or calls stats() (which walks the page table under the lock), or allocates
+    // large blocks that grow the heap, in a loop, so that terminate() lands inside heap calls,
+    // often inside the lock. In half the rounds two
     // survivors run meanwhile — a stress worker and a worker churning spans like the victim — and
     // may be waiting for the lock when the victim dies; they must go on and end normally.
     // Each round uses a fresh heap so that one round's damage cannot hide in the next.
-    const rounds: { loop: "churn" | "stats"; survivors: boolean }[] = [];
-    for (let i = 0; i < 8; i++) rounds.push({ loop: "churn", survivors: i % 2 === 1 });
-    for (let i = 0; i < 8; i++) rounds.push({ loop: "stats", survivors: i > 0 });
+    const rounds: { loop: "churn" | "stats" | "grow"; survivors: boolean }[] = [];
+    for (let i = 0; i < 6; i++) rounds.push({ loop: "churn", survivors: i % 2 === 1 });
+    for (let i = 0; i < 6; i++) rounds.push({ loop: "stats", survivors: i > 0 });
+    for (let i = 0; i < 8; i++) rounds.push({ loop: "grow", survivors: false });
     const BLOCKS = 200;
     const CHURN = 256;
     let heldByVictim = 0;
     const leaks: string[] = [];
+    const failures: string[] = [];
     for (const [round, { loop, survivors }] of rounds.entries()) {
       const what = `round ${round} (${loop}${survivors ? ", with survivors" : ""})`;
-      const heap = createHeap({ shared: true, maxBytes: 512 * MiB });
+      const heap = createHeap({ shared: true, maxBytes: (loop === "grow" ? 2000 : 512) * MiB });
       const transfer = new Int32Array(new SharedArrayBuffer(4 * (BLOCKS + CHURN)));
       const control = new Int32Array(new SharedArrayBuffer(4 * Ctl.WORDS));
       const data: VictimData = {
@@ -305,7 +308,7 @@ describe("multi-worker", { concurrency: false }, () => {
       }
       const w = spawn(MISC_WORKER, data);
       const { tid } = await nextMessage<{ tid: number }>(w, `${what}: victim`);
-      const progress = loop === "stats" ? 20 : 10 + (round % 4) * 30;
+      const progress = loop === "stats" ? 20 : loop === "grow" ? 2 + (round % 4) * 6 : 10 + (round % 3) * 40;
       await waitUntil(() => Atomics.load(control, Ctl.PROGRESS) >= progress, 20_000, `${what}: the victim's loop`);
       await w.terminate();
       // The lock word holds the holder's thread id (shifted left by one) while it is held.
@@ -343,14 +346,14 @@ describe("multi-worker", { concurrency: false }, () => {
       }
       heap.collect();
       const report = heap.check();
-      assert.ok(report.ok, `${what}: heap.check() after reclaim: ${JSON.stringify(report.problems.slice(0, 5))}`);
+      if (!report.ok) failures.push(`${what}: heap.check() after the reclaim and the frees: ${JSON.stringify(report.problems.slice(0, 3))}`);
       const s = heap.stats();
       // At most the block being freed and one being allocated (its pointer not yet recorded) may
-      // stay live; a span taken but not yet set up may stay in use (documented: a leak).
+      // stay live (lost with the victim, as any block it held in a JS variable would be).
       assert.ok(s.liveBlocks <= pending + 1, `${what}: ${s.liveBlocks} blocks live after freeing all, at most ${pending + 1} expected`);
       const orphans = s.classes.filter((c) => c.liveBlocks === 0 && c.pages > 0);
       if (orphans.length > 0 || s.liveBlocks > 0) {
-        leaks.push(`${what}: ${s.liveBlocks} blocks live (${s.largeBlocks} large), pages without blocks: ${JSON.stringify(orphans)}`);
+        leaks.push(`${what}: ${s.liveBlocks} blocks live (${s.largeBlocks} large; ${pending} being freed when terminated), pages without blocks: ${JSON.stringify(orphans)}`);
       }
       // Still usable: a burst of mixed blocks from this thread, verified and freed.
       const r = rng(round);
@@ -366,11 +369,13 @@ describe("multi-worker", { concurrency: false }, () => {
         verifyBlock(heap, p, `${what}: burst block ${i}`, makeId(5, i));
         heap.free(p);
       });
-      assert.ok(heap.check().ok, `${what}: heap.check() after the burst`);
+      const again = heap.check();
+      if (!again.ok && report.ok) failures.push(`${what}: heap.check() after the burst: ${JSON.stringify(again.problems.slice(0, 3))}`);
     }
     t.diagnostic(`the victim held the heap lock when terminated in ${heldByVictim} of ${rounds.length} rounds`);
     for (const l of leaks) t.diagnostic(`leak (documented for a worker stopped inside a heap call): ${l}`);
-    assert.ok(heldByVictim > 0, "some victim was terminated inside the heap lock (so its breaking was tested)");
+    assert.deepEqual(failures, [], failures.join("\n"));
+    assert.ok(heldByVictim > 0, "some victim was terminated inside the heap lock (so taking it over was tested)");
   });
 
   test("concurrent growth: 4 workers released at once on a one-segment heap allocate 16-32 MiB each; no overlap, patterns intact", async () => {

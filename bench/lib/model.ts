@@ -30,7 +30,14 @@ export type ChildResult =
       warmupRuns: number;
       runs: RunRecord[];
     }
-  | { status: "skipped"; peer: string; workload: string; reason: string }
+  | {
+      status: "skipped";
+      peer: string;
+      workload: string;
+      reason: string;
+      /** "pair": only this workload is skipped for the peer (multi-worker); absent: the peer cannot run at all. */
+      scope?: "pair";
+    }
   | { status: "error"; peer: string; workload: string; error: string };
 
 export const RESULT_PREFIX = "@@BENCH-RESULT ";

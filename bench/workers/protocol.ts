@@ -135,16 +135,33 @@ export function readyThenGo(ctl: Int32Array): void {
   waitAtLeast(ctl, ctl, Ctl.GO, 1);
 }
 
-/** Worker side: this worker's allocator for the timed part, and a private one of the same class for warm-up. */
-export async function loadAllocators(base: WorkerBase): Promise<{ a: WorkerAllocator; warm: WorkerAllocator }> {
+/** Worker side: the peer, loaded; how this worker gets its allocators. */
+export interface WorkerPeer {
+  /** The allocator of the timed part: attached to the run's instance ("shared"), else a private one. */
+  attachRun(): Promise<WorkerAllocator>;
+  /**
+   * An allocator for warm-up: "shared" with a warm handle, attached to the warm instance (each
+   * call a new thread heap, so that warm-up can hand blocks between them); otherwise null (warm
+   * up on `attachPrivate()`).
+   */
+  attachWarm: (() => Promise<WorkerAllocator>) | null;
+  /** A private instance of the same class as the run's. */
+  attachPrivate(): Promise<WorkerAllocator>;
+}
+
+export async function loadWorkerPeer(base: WorkerBase): Promise<WorkerPeer> {
   const { importPeer } = await import("../peers/index.js");
   const { TMP_DIR } = await import("../lib/env.js");
   const mod = await importPeer(base.entry);
-  if (mod.attachWorker === undefined) throw new Error(`${base.entry.name} has no attachWorker`);
+  const attach = mod.attachWorker?.bind(mod);
+  if (attach === undefined) throw new Error(`${base.entry.name} has no attachWorker`);
   const shared = base.mode === "shared";
-  const warm = await mod.attachWorker(base.entry.variant, shared ? base.warmHandle : null, TMP_DIR);
-  const a = await mod.attachWorker(base.entry.variant, shared ? base.handle : null, TMP_DIR);
-  return { a, warm };
+  const variant = base.entry.variant;
+  return {
+    attachRun: () => attach(variant, shared ? base.handle : null, TMP_DIR),
+    attachWarm: shared && base.warmHandle !== null ? () => attach(variant, base.warmHandle, TMP_DIR) : null,
+    attachPrivate: () => attach(variant, null, TMP_DIR),
+  };
 }
 
 /**

@@ -4,10 +4,15 @@
  * generation in turn).
  *
  * Life of a worker:
- * 1. Load the peer; warm the loop up on a private instance of the same class (2 × warmOps/2
- *    operations over min(M, 256) slots, then everything freed and the instance disposed), so that
- *    the timed part runs optimized code. Fill slot array k when told to (larson in "gc" and
- *    "single" modes: the first generation fills its own; in "shared" mode the main thread did).
+ * 1. Load the peer and warm the loop up, so that the timed part runs optimized code — the hot
+ *    loop and every path it will take, or V8 deoptimizes and recompiles (~15 ms a time on these
+ *    machines) inside the timed part when it first meets a path it has no feedback for:
+ *    "shared" mode, a larson in miniature on the warm heap (a second shared instance the main
+ *    thread made): one thread heap fills min(M, 256) slots, then 4 thread heaps in turn do
+ *    warmOps/4 operations each and dispose (remote frees, adoption of abandoned pages, dispose);
+ *    other modes, 2 × warmOps/2 operations on a private instance. Everything warm is freed.
+ *    Then fill slot array k when told to (larson in "gc" and "single" modes: the first generation
+ *    fills its own; in "shared" mode the main thread did).
  * 2. READY, then wait for GO (generation 0) or for the hand-over of array k (generation g > 0:
  *    handoff word k reaches g). In "gc" mode the blocks themselves arrive in a postMessage from
  *    the previous generation (cloned), and go into this worker's table.
@@ -22,7 +27,7 @@
 import { receiveMessageOnPort, workerData, type MessagePort } from "node:worker_threads";
 import type { GcBlockMover, WorkerAllocator } from "../peers/types.js";
 import { drainSlots, fillSlots, ringOps, verifiedFrees } from "./ring.js";
-import { endTimed, loadAllocators, readyThenGo, seedFor, waitAtLeast, workerMain, type WorkerBase, type WorkerResult } from "./protocol.js";
+import { endTimed, loadWorkerPeer, nowNs, readyThenGo, seedFor, waitAtLeast, workerMain, type WorkerBase, type WorkerResult } from "./protocol.js";
 
 export interface RingWorkerData extends WorkerBase {
   /** Slot array this worker works on, and its generation (first of `generations`). */
@@ -52,22 +57,41 @@ export interface RingWorkerData extends WorkerBase {
 }
 
 const WARM_SLOTS = 256;
+const WARM_GENERATIONS = 4;
+/** BENCH_DEBUG=1: each worker prints its timed part's duration on stderr. */
+const DEBUG = process.env.BENCH_DEBUG === "1";
 
 async function main(d: RingWorkerData): Promise<WorkerResult> {
   const ctl = new Int32Array(d.ctl);
-  const { a, warm } = await loadAllocators(d);
+  const peer = await loadWorkerPeer(d);
   const sab = (n: number) => new Int32Array(new SharedArrayBuffer(n * 4));
 
-  // Warm-up on a private instance (same class, so the same optimized code serves the timed part).
+  // Warm-up (see the header), so that the timed part runs optimized code.
   {
     const wm = Math.min(d.M, WARM_SLOTS);
     const wp = sab(wm);
     const wmeta = sab(wm);
     let x = seedFor(d.seed ^ 0x5eed, d.k, d.generations[0]!);
-    for (let r = 0; r < 2; r++) x = ringOps(warm, wp, wmeta, 0, wm, d.warmOps >>> 1, d.minSize, d.range, x);
-    drainSlots(warm, wp, wmeta, 0, wm);
-    warm.dispose();
+    if (peer.attachWarm !== null) {
+      // A larson in miniature on the warm heap: a filler, then WARM_GENERATIONS thread heaps in
+      // turn, each freeing its predecessors' blocks and adopting their abandoned pages.
+      const filler = await peer.attachWarm();
+      x = fillSlots(filler, wp, wmeta, 0, wm, d.minSize, d.range, x);
+      for (let gw = 0; gw < WARM_GENERATIONS; gw++) {
+        const h = await peer.attachWarm();
+        x = ringOps(h, wp, wmeta, 0, wm, Math.ceil(d.warmOps / WARM_GENERATIONS), d.minSize, d.range, x);
+        if (gw === WARM_GENERATIONS - 1) drainSlots(h, wp, wmeta, 0, wm);
+        h.dispose();
+      }
+      filler.dispose();
+    } else {
+      const warm = await peer.attachPrivate();
+      for (let r = 0; r < 2; r++) x = ringOps(warm, wp, wmeta, 0, wm, d.warmOps >>> 1, d.minSize, d.range, x);
+      drainSlots(warm, wp, wmeta, 0, wm);
+      warm.dispose();
+    }
   }
+  const a = await peer.attachRun();
 
   const shared = d.ptrs !== null;
   const ptrs = shared ? new Int32Array(d.ptrs!) : sab(d.M);
@@ -95,7 +119,9 @@ async function main(d: RingWorkerData): Promise<WorkerResult> {
         for (let i = 0; i < d.M; i++) ptrs[i] = mover.put(blocks[i]!);
       }
     }
+    const ts = DEBUG ? nowNs() : 0;
     checksum ^= ringOps(a, ptrs, myMeta, base, d.M, d.R, d.minSize, d.range, seedFor(d.seed, d.k, g));
+    if (DEBUG) process.stderr.write(`ring worker k=${d.k} g=${g}: ${d.R} ops from ${(ts / 1e6).toFixed(1)} ms to ${(nowNs() / 1e6).toFixed(1)} ms\n`);
     ops += d.R;
   }
   const lastGen = d.generations[d.generations.length - 1]! === d.G - 1;
@@ -107,6 +133,7 @@ async function main(d: RingWorkerData): Promise<WorkerResult> {
       d.sendPort!.postMessage(blocks);
     }
     a.dispose();
+    if (DEBUG) process.stderr.write(`ring worker k=${d.k} g=${d.generations[0]}: disposed at ${(nowNs() / 1e6).toFixed(1)} ms\n`);
     endTimed(ctl, d);
     Atomics.store(handoff, d.k * 16, d.generations[d.generations.length - 1]! + 1);
     Atomics.notify(handoff, d.k * 16);

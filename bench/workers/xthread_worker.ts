@@ -22,7 +22,7 @@
 import { receiveMessageOnPort, workerData, type MessagePort } from "node:worker_threads";
 import { umod } from "../lib/rand.js";
 import type { GcBlockMover, WorkerAllocator } from "../peers/types.js";
-import { STAMP_XOR, endTimed, loadAllocators, patternError, readyThenGo, seedFor, workerMain, type WorkerBase, type WorkerResult } from "./protocol.js";
+import { STAMP_XOR, endTimed, loadWorkerPeer, patternError, readyThenGo, seedFor, workerMain, type WorkerBase, type WorkerResult } from "./protocol.js";
 import { RingReader, RingWriter } from "./spsc.js";
 
 /** The rings and port of one run of the protocol (the warm-up's or the timed one's). */
@@ -189,11 +189,13 @@ function runProtocol(a: WorkerAllocator, ch: XthreadChannel, d: XthreadWorkerDat
 
 async function main(d: XthreadWorkerData): Promise<WorkerResult> {
   const ctl = new Int32Array(d.ctl);
-  const { a, warm } = await loadAllocators(d);
+  const peer = await loadWorkerPeer(d);
+  const warm = await (peer.attachWarm ?? peer.attachPrivate)();
   runProtocol(warm, d.warmChannel, d, d.warmN, ctl);
   // (xthread: the consumer may still be freeing the producer's warm blocks: they go to the pages
   // the producer's dispose abandoned.)
   warm.dispose();
+  const a = await peer.attachRun();
   readyThenGo(ctl);
   const c = runProtocol(a, d.channel, d, d.N, ctl);
   endTimed(ctl, d);

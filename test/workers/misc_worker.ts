@@ -52,6 +52,17 @@ function victim(d: VictimData): void {
       if ((i & 0xffff) === 0) Atomics.add(control, Ctl.PROGRESS, 1);
     }
   }
+  if (d.loop === "grow") {
+    // Large blocks, never freed (nor touched: they cost address space, not memory): every malloc
+    // grows the heap, under the heap lock.
+    for (let k = 0; k < d.churnSlots; k++) {
+      const q = heap.malloc(k % 2 === 0 ? (16 << 20) + 1 : 64 << 20);
+      transfer[d.blocks + k] = q;
+      if (q === 0) break; // the heap is full: wait to be terminated
+      Atomics.add(control, Ctl.PROGRESS, 1);
+    }
+    for (;;) Atomics.add(control, Ctl.PROGRESS, 1);
+  }
   if (d.loop === "stats") {
     for (;;) {
       heap.stats();
