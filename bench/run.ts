@@ -15,6 +15,10 @@
  * - --quick: the workloads' quick parameters (a quarter of the iterations), R = 3, and the slow
  *   peers shortened harder; about a minute on 2 cores. Shortened runs are marked as such.
  * - Ratios are hakmem's median over the peer's median, taken within this one run only.
+ * - Multi-worker workloads (larson_t1/t2/t4, mid_large_mt, xthread, xthread_local) are scheduled the
+ *   same way, one child per (peer, workload, repetition); the child starts the workers. A peer
+ *   that cannot take part in one (workloads/types.ts multiSkipReason) is not scheduled for it, and
+ *   the output says why. They get a table of their own in the Markdown.
  * Output: bench/results/latest.md, latest.json, latest.svg (the Markdown also on stdout); progress
  * on stderr.
  */
@@ -27,11 +31,11 @@ import { RESULTS_DIR, TMP_DIR, buildDigest, commitId, machine } from "./lib/env.
 import { RESULT_PREFIX, type Cell, type ChildResult, type Meta, type Report, type RunRecord } from "./lib/model.js";
 import { errorLine, summarize } from "./lib/stats.js";
 import { PEERS, importPeer, peerEntry, type PeerEntry } from "./peers/index.js";
-import { PeerSkipped, type PeerInfo } from "./peers/types.js";
+import { PeerSkipped, infoOf, type PeerInfo } from "./peers/types.js";
 import { renderMarkdown } from "./report/markdown.js";
 import { renderSvg } from "./report/svg.js";
 import { WORKLOADS, workload as findWorkload } from "./workloads/index.js";
-import type { Workload } from "./workloads/types.js";
+import { multiSkipReason, type Workload } from "./workloads/types.js";
 
 const CHILD = join(dirname(fileURLToPath(import.meta.url)), "child.js");
 /** A child that runs longer than this is killed and its pair reported as an error. */
@@ -129,16 +133,7 @@ async function preparePeers(entries: readonly PeerEntry[]): Promise<{ ok: { entr
       const mod = await importPeer(entry);
       await mod.prepare?.(entry.variant, TMP_DIR);
       const peer = await mod.load(entry.variant, TMP_DIR);
-      ok.push({
-        entry,
-        info: {
-          name: entry.name,
-          description: peer.description,
-          reallocNative: peer.reallocNative,
-          footprint: peer.footprint,
-          shareable: peer.shareable,
-        },
-      });
+      ok.push({ entry, info: { ...infoOf(peer), name: entry.name } });
     } catch (err) {
       if (err instanceof PeerSkipped) skip(entry.name, err.message);
       else skip(entry.name, `not run: failed to load: ${errorLine(err instanceof Error ? (err.stack ?? err.message) : String(err))}`);
@@ -227,12 +222,35 @@ async function main(): Promise<void> {
   for (const [reason, names] of skipped) log(`${names.join(", ")}: ${reason}`);
   if (ok.length === 0) throw new Error("no peer can run");
 
+  // Multi-worker workloads run only the peers that can take part; the others are noted once.
+  const pairSkips = new Map<string, { peer: string; workloads: string[] }>(); // reason+peer -> workloads
+  const takesPart = (w: Workload, o: { entry: PeerEntry; info: PeerInfo }): boolean => {
+    if (w.kind !== "multi") return true;
+    const reason = multiSkipReason(w, o.info.multi);
+    if (reason === null) return true;
+    const k = `${reason}\u0000${o.entry.name}`;
+    const s = pairSkips.get(k) ?? { peer: o.entry.name, workloads: [] };
+    if (!s.workloads.includes(w.name)) s.workloads.push(w.name);
+    pairSkips.set(k, s);
+    return false;
+  };
   const jobs: Job[] = [];
   for (let rep = 0; rep < opts.runs; rep++) {
     for (const w of opts.workloads) {
-      for (let k = 0; k < ok.length; k++) jobs.push({ peer: ok[(k + rep) % ok.length].entry, workload: w, rep });
+      for (let k = 0; k < ok.length; k++) {
+        const o = ok[(k + rep) % ok.length];
+        if (takesPart(w, o)) jobs.push({ peer: o.entry, workload: w, rep });
+      }
     }
   }
+  // One note per (reason, workloads), naming every peer it applies to.
+  const grouped = new Map<string, string[]>();
+  for (const [k, sk] of pairSkips) {
+    const reason = `not run on ${sk.workloads.join(", ")}: ${k.split("\u0000")[0]}`;
+    grouped.set(reason, [...(grouped.get(reason) ?? []), sk.peer]);
+  }
+  const notRun = [...grouped].map(([reason, peers]) => ({ peers, reason }));
+  for (const n of notRun) log(`${n.peers.join(", ")}: ${n.reason}`);
 
   const runsOf = new Map<string, { result: ChildResult[] }>();
   const key = (w: string, p: string): string => `${w}\u0000${p}`;
@@ -255,6 +273,12 @@ async function main(): Promise<void> {
       failed.add(k);
       endProgress();
       log(`error: ${job.peer.name} on ${job.workload.name}: ${errorLine(result.error)} (its remaining runs are skipped)`);
+    } else if (result.status === "skipped" && result.scope === "pair") {
+      // (run.ts does not schedule such pairs; a child that disagrees skips just this pair.)
+      failed.add(k);
+      notRun.push({ peers: [job.peer.name], reason: `not run on ${job.workload.name}: ${result.reason}` });
+      endProgress();
+      log(`${job.peer.name} on ${job.workload.name}: ${result.reason}`);
     } else if (result.status === "skipped") {
       dropped.set(job.peer.name, result.reason);
       endProgress();
@@ -262,7 +286,8 @@ async function main(): Promise<void> {
     }
   }
   endProgress();
-  log(`done in ${fmtDuration(performance.now() - t0)}`);
+  const loadEnd = machine().load;
+  log(`done in ${fmtDuration(performance.now() - t0)} · load ${loadEnd} at the end`);
 
   for (const [peer, reason] of dropped) {
     const names = skipped.get(reason) ?? [];
@@ -326,7 +351,7 @@ async function main(): Promise<void> {
 
   const defaultParams = (w: Workload) => (opts.quick ? w.quickParams : w.params);
   const report: Report = {
-    meta,
+    meta: { ...meta, loadEnd, seconds: Math.round((performance.now() - t0) / 1000) },
     workloads: opts.workloads.map((w) => ({
       name: w.name,
       kind: w.kind,
@@ -334,9 +359,12 @@ async function main(): Promise<void> {
       iterationUnit: w.iterationUnit,
       iterationParam: w.iterationParam,
       describe: w.describe(defaultParams(w)),
+      ...(w.kind === "multi"
+        ? { how: Object.fromEntries(w.modes.map((m) => [m, w.how(m, defaultParams(w))])) }
+        : {}),
     })),
     peers: runnable.map((o) => o.info),
-    skipped: [...skipped].map(([reason, peers]) => ({ peers, reason })),
+    skipped: [...[...skipped].map(([reason, peers]) => ({ peers, reason })), ...notRun],
     cells,
     warnings,
   };

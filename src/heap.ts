@@ -686,21 +686,15 @@ export class Heap {
   protected locate(ptr: number, fn: string): number {
     if (!(typeof ptr === "number" && (ptr >>> 0) === ptr)) checkPointerType(ptr, `${fn}(ptr)`); // throws
     this.checkAlive(fn);
-    if (((ptr - this.dataStart) >>> 0) >= this.dataBytes) this.syncViews();
-    if (((ptr - this.dataStart) >>> 0) >= this.dataBytes) {
+    const e = this.spanOf(ptr);
+    if (e === 0) {
       throw new RangeError(
         `hakmem: ${fn}(${hex(ptr)}): pointer outside the heap (blocks lie in [${hex(this.dataStart)}, ${hex(this.dataStart + this.dataBytes)}))`,
       );
     }
-    let i32 = this.i32;
-    const e = i32[((ptr >>> Page.SHIFT) << Entry.SHIFT) + this.pageBias]!;
+    const i32 = this.i32;
     const cls = i32[e + PG.CLASS]!;
     const start = i32[e + PG.START]! >>> 0;
-    // A span that another worker's growth extended may end past this worker's views.
-    if (start + i32[e + PG.PAGES]! * Page.SIZE > this.dataStart + this.dataBytes) {
-      this.syncViews();
-      i32 = this.i32;
-    }
     if (cls === Kind.LARGE) {
       if (ptr === start && ptr < start + i32[e + PG.PAGES]! * Page.SIZE) return e;
       if (ptr >= start && ptr < start + i32[e + PG.PAGES]! * Page.SIZE) {
@@ -729,19 +723,26 @@ export class Heap {
     return `page ${this.region.pageOfEntry(((ptr >>> Page.SHIFT) << Entry.SHIFT) + this.pageBias)}`;
   }
 
+  /**
+   * Head entry of the span holding byte `ptr`, with views that cover the whole span (another
+   * worker's growth may have extended it past this worker's views); 0 when `ptr` lies outside.
+   */
+  private spanOf(ptr: number): number {
+    if (((ptr - this.dataStart) >>> 0) >= this.dataBytes) this.syncViews();
+    if (((ptr - this.dataStart) >>> 0) >= this.dataBytes) return 0;
+    const e = this.i32[((ptr >>> Page.SHIFT) << Entry.SHIFT) + this.pageBias]!;
+    if ((this.i32[e + PG.START]! >>> 0) + this.i32[e + PG.PAGES]! * Page.SIZE > this.dataStart + this.dataBytes) this.syncViews();
+    return e;
+  }
+
   /** Start and usable size of the live block containing `ptr` (any byte of it). */
   protected blockContaining(ptr: number): [number, number] {
     this.checkAlive("view");
-    if (((ptr - this.dataStart) >>> 0) >= this.dataBytes) this.syncViews();
-    if (((ptr - this.dataStart) >>> 0) < this.dataBytes) {
-      let i32 = this.i32;
-      const e = i32[((ptr >>> Page.SHIFT) << Entry.SHIFT) + this.pageBias]!;
+    const e = this.spanOf(ptr);
+    if (e !== 0) {
+      const i32 = this.i32;
       const cls = i32[e + PG.CLASS]!;
       const start = i32[e + PG.START]! >>> 0;
-      if (start + i32[e + PG.PAGES]! * Page.SIZE > this.dataStart + this.dataBytes) {
-        this.syncViews();
-        i32 = this.i32;
-      }
       if (cls === Kind.LARGE) {
         const bytes = i32[e + PG.PAGES]! * Page.SIZE;
         if (ptr >= start && ptr < start + bytes) return [start, bytes];

@@ -10,14 +10,19 @@
  * - attach and handle(): a worker gets its own thread id and frees the main thread's blocks; a
  *   heap over non-shared memory has no handle (TypeError), and attachHeap refuses one.
  * - termination: a worker terminated in the middle of a loop is reclaimed, its blocks are intact
- *   and freeable, and its pages are reused. Also terminated while inside heap calls (churn).
+ *   and freeable, and its pages are reused. Then workers terminated inside heap calls (span
+ *   churn, stats() walks, growth), often inside the heap lock, with survivors running beside them:
+ *   reclaimThread takes the lock over and repairs, the blocks stay intact, the survivors finish,
+ *   heap.check() is clean and the heap stays usable; what leaks (at most the block in flight) is
+ *   reported as a diagnostic.
  * - concurrent growth: 4 workers released at once on a heap of one segment allocate 16–32 MiB
  *   each; no error, no two live blocks overlap, every pattern is intact, the heap grew many times.
  *
  * The worker code lives in test/workers/ (shared with soak.ts, which runs the stress for longer).
+ * HAKMEM_TEST_VERBOSE=1 prints a line per stress round.
  */
 
-import { afterEach, describe, test } from "node:test";
+import { afterEach, describe, test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { Worker } from "node:worker_threads";
 import { attachHeap, createHeap, type Heap } from "../src/index.js";
@@ -83,7 +88,10 @@ async function waitUntil(cond: () => boolean, ms: number, what: string): Promise
   }
 }
 
-/** The heap lock word (a terminated worker must not leave it held: every later call would hang). */
+/**
+ * The heap lock word: 0 when free, else the holder's thread id << 1 (| 1 when others wait). A
+ * worker terminated inside the lock leaves its id there until reclaimThread takes the lock over.
+ */
 function lockWord(heap: Heap): number {
   const handle = heap.handle();
   return Atomics.load(new Int32Array(handle.memory as SharedArrayBuffer), (handle.base >>> 2) + H.LOCK);
@@ -124,25 +132,35 @@ function checkStressSummary(s: StressSummary, rounds: number, workers: number): 
   assert.equal(s.final.heapBytes, 0);
 }
 
+function diagnose(t: TestContext, s: StressSummary): void {
+  const c = s.totals;
+  t.diagnostic(
+    `${c.ops} ops, ${c.allocs} allocations, ${c.crossFrees} cross-worker frees of ${c.transferFrees} frees of transferred blocks, ` +
+      `${c.fromEarlierRounds} blocks from earlier rounds; peak heap ${(s.final.peakHeapBytes / MiB).toFixed(1)} MiB, ${s.final.growths} growths`,
+  );
+}
+
 describe("multi-worker", { concurrency: false }, () => {
   afterEach(async () => {
     await Promise.all([...alive].map((w) => w.terminate()));
   });
 
-  test("stress: 6 workers, 3 rounds of dispose / terminate + reclaimThread, blocks moving between workers; the heap ends empty", async () => {
+  test("stress: 6 workers, 3 rounds of dispose / terminate + reclaimThread, blocks moving between workers; the heap ends empty", async (t) => {
     const s = await runStress({
       workers: 6, rounds: 3, iterations: 20000, retain: 256, transferSlots: 1024, seed: 1,
       maxBytes: 512 * MiB, roundTimeoutMs: 60_000, ...(log ? { log } : {}),
     });
     checkStressSummary(s, 3, 6);
+    diagnose(t, s);
   });
 
-  test("stress in checked mode: 4 workers, 2 rounds (double frees, overflows and writes after free would throw)", async () => {
+  test("stress in checked mode: 4 workers, 2 rounds (double frees, overflows and writes after free would throw)", async (t) => {
     const s = await runStress({
       workers: 4, rounds: 2, iterations: 10000, retain: 256, transferSlots: 1024, seed: 2,
       maxBytes: 512 * MiB, checked: true, roundTimeoutMs: 60_000, ...(log ? { log } : {}),
     });
     checkStressSummary(s, 2, 4);
+    diagnose(t, s);
   });
 
   test("attach: a worker has its own thread id, frees the main thread's block; the main thread frees the worker's", async () => {
@@ -259,13 +277,13 @@ describe("multi-worker", { concurrency: false }, () => {
   });
 
   test("terminate() inside heap calls: reclaimThread takes the heap lock over if the victim held it; blocks intact; survivors go on; heap.check() clean; the heap stays usable", async (t) => {
-    // The victim mallocs and frees mid and large blocks (every one a span operation under the
-    // heap lock), or calls stats() (which walks the page table under the lock), or allocates
-    // large blocks that grow the heap, in a loop, so that terminate() lands inside heap calls,
-    // often inside the lock. In half the rounds two
-    // survivors run meanwhile — a stress worker and a worker churning spans like the victim — and
-    // may be waiting for the lock when the victim dies; they must go on and end normally.
-    // Each round uses a fresh heap so that one round's damage cannot hide in the next.
+    // The victim loops so that terminate() lands inside heap calls, often inside the heap lock:
+    // "churn" mallocs and frees mid and large blocks (each a span operation under the lock),
+    // "stats" walks the page table under the lock, "grow" allocates 16 and 64 MiB blocks (each
+    // grows the heap under the lock). In some rounds two survivors run meanwhile (a stress
+    // worker, and a worker churning spans like the victim) and may be waiting for the lock when
+    // the victim dies; they must go on and end normally. Each round uses a fresh heap, so that
+    // one round's damage cannot hide in the next.
     const rounds: { loop: "churn" | "stats" | "grow"; survivors: boolean }[] = [];
     for (let i = 0; i < 6; i++) rounds.push({ loop: "churn", survivors: i % 2 === 1 });
     for (let i = 0; i < 6; i++) rounds.push({ loop: "stats", survivors: i > 0 });
@@ -378,7 +396,7 @@ describe("multi-worker", { concurrency: false }, () => {
     assert.ok(heldByVictim > 0, "some victim was terminated inside the heap lock (so taking it over was tested)");
   });
 
-  test("concurrent growth: 4 workers released at once on a one-segment heap allocate 16-32 MiB each; no overlap, patterns intact", async () => {
+  test("concurrent growth: 4 workers released at once on a one-segment heap allocate 16-32 MiB each; no overlap, patterns intact", async (t) => {
     const MAX = 512 * MiB;
     // The smallest start: the metadata and one segment.
     const probe = createHeap({ shared: false, maxBytes: MAX }).stats();
@@ -432,6 +450,11 @@ describe("multi-worker", { concurrency: false }, () => {
       const live = heap.stats();
       assert.equal(live.liveBlocks, spans.length, "stats count exactly the blocks the workers reported");
       assert.equal(live.liveBytes, bytes);
+      t.diagnostic(
+        `${spans.length} blocks, ${(bytes / MiB).toFixed(1)} MiB live; ${got.reduce((n, g) => n + g.allocs, 0)} mallocs, ` +
+          `${got.reduce((n, g) => n + g.frees, 0)} frees; ${end.growths - start.growths} growths to ${(end.mappedBytes / MiB).toFixed(0)} MiB ` +
+          `(seen by the workers while they allocated: ${got.map((g) => g.growthsSeen).join(", ")})`,
+      );
       for (const [p] of spans) heap.free(p);
       heap.collect();
       assertEmpty(heap, "after freeing every grown block");

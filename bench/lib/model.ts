@@ -75,6 +75,9 @@ export interface Meta {
   platform: string;
   /** 1-minute load average at the start (other processes competing for the cores). */
   load: number;
+  /** The same at the end of the run, and the run's duration in seconds. */
+  loadEnd?: number;
+  seconds?: number;
   date: string;
   quick: boolean;
   runs: number;
@@ -90,6 +93,8 @@ export interface WorkloadInfo {
   /** The parameter that sets the run's length (the one slow peers get shortened on). */
   iterationParam: string;
   describe: string;
+  /** Multi-worker workloads: how they run with a peer of each mode (peers/types.ts MultiMode). */
+  how?: Record<string, string>;
 }
 
 export interface Report {

@@ -1,6 +1,8 @@
 /**
  * report/markdown — latest.md: the run's provenance, throughput per workload × peer (median and
- * min–max of iterations/s), the ratio hakmem / each peer, the memory table, notes, definitions.
+ * min–max of iterations/s), the ratio hakmem / each peer, the memory table, the multi-worker
+ * workloads (a table of their own: one row per workload × peer, with how that peer runs it, and
+ * the ratios larson_tT / larson_t1 and xthread / xthread_local), notes, definitions.
  */
 
 import type { Cell, Report } from "../lib/model.js";
@@ -34,17 +36,85 @@ function row(cells: readonly string[]): string {
   return `| ${cells.map((c) => c.replace(/\|/g, "\\|")).join(" | ")} |`;
 }
 
+/** Median ratio a / b of two cells, or "n/a". */
+function cellRatio(a: Cell | undefined, b: Cell | undefined): string {
+  if (a?.opsPerSec == null || b?.opsPerSec == null) return "n/a";
+  return fmtRatio(a.opsPerSec.median / b.opsPerSec.median);
+}
+
+/** The multi-worker section: one row per (workload, peer), then the ratios it is read for. */
+function renderMulti(report: Report, multi: Report["workloads"], out: string[]): void {
+  const peers = report.peers.map((p) => p.name);
+  out.push("## Multi-worker workloads (iterations/s summed over the workers, median [min–max])", "");
+  out.push(
+    "Each run starts its workers, lets each attach and warm up, then releases them at once: the clock runs from that " +
+      "release to the end of the last worker (worker start-up is outside it, hand-overs and dispose() inside; " +
+      "bench/workloads/multi.ts). Peers that cannot take part are listed in the notes.",
+    "",
+  );
+  out.push(row(["workload", "parameters", "peer", "how it runs", "iterations/s", "peak footprint"]));
+  out.push(row(["---", "---", "---", "---", "---:", "---:"]));
+  for (const w of multi) {
+    for (const p of peers) {
+      const c = cellOf(report, w.name, p);
+      if (c === undefined) continue;
+      const mode = report.peers.find((x) => x.name === p)?.multi?.mode;
+      const how = (mode !== undefined ? w.how?.[mode] : undefined) ?? "";
+      out.push(row([w.name, c.describe, p, how, throughputCell(c, report), fmtBytes(c.peakFootprintBytes)]));
+    }
+  }
+  out.push("");
+
+  const lines: string[] = [];
+  const base = peers.includes(BASE_PEER) ? BASE_PEER : null;
+  if (base !== null) {
+    for (const w of multi) {
+      const others = peers.filter((p) => p !== base && cellOf(report, w.name, p)?.opsPerSec != null);
+      if (others.length === 0) continue;
+      const b = cellOf(report, w.name, base);
+      lines.push(`${base} / peer on ${w.name}: ${others.map((p) => `${p} ${cellRatio(b, cellOf(report, w.name, p))}`).join(", ")}`);
+    }
+  }
+  // Scaling: larson_tT over larson_t1, per peer.
+  const t1 = multi.find((w) => w.name === "larson_t1");
+  if (t1 !== undefined) {
+    for (const w of multi.filter((x) => /^larson_t\d+$/.test(x.name) && x.name !== t1.name)) {
+      const per = peers
+        .map((p) => [p, cellRatio(cellOf(report, w.name, p), cellOf(report, t1.name, p))] as const)
+        .filter(([, r]) => r !== "n/a");
+      if (per.length > 0) lines.push(`${w.name} / larson_t1 (scaling of the summed rate): ${per.map(([p, r]) => `${p} ${r}`).join(", ")}`);
+    }
+  }
+  if (multi.some((w) => w.name === "xthread") && multi.some((w) => w.name === "xthread_local")) {
+    const per = peers
+      .map((p) => [p, cellRatio(cellOf(report, "xthread", p), cellOf(report, "xthread_local", p))] as const)
+      .filter(([, r]) => r !== "n/a");
+    if (per.length > 0) {
+      lines.push(
+        `xthread / xthread_local (cross-worker over same-worker free, blocks/s of the pair): ${per.map(([p, r]) => `${p} ${r}`).join(", ")}`,
+      );
+    }
+  }
+  if (lines.length > 0) {
+    out.push("Ratios of medians (this run only):", "");
+    for (const l of lines) out.push(`- ${l}`);
+    out.push("");
+  }
+}
+
 export function renderMarkdown(report: Report): string {
   const { meta } = report;
   const peers = report.peers.map((p) => p.name);
   const out: string[] = [];
   out.push(`# hakmem benchmarks${meta.quick ? " (quick)" : ""}`, "");
   out.push(`- commit: \`${meta.commit}\` (digest of the compiled code it ran: \`${meta.build}\`)`);
+  const busy = meta.load > 0.5 || (meta.loadEnd ?? 0) > 0.5;
   out.push(
     `- machine: ${meta.cpu}, ${meta.cores} cores, ${meta.platform}; Node ${meta.node} (V8 ${meta.v8}); ` +
-      `load average ${meta.load} at the start${meta.load > 0.5 ? " (other processes were competing: expect noise)" : ""}`,
+      `load average ${meta.load} at the start${meta.loadEnd !== undefined ? `, ${meta.loadEnd} at the end` : ""}` +
+      `${busy ? " (other processes were competing: expect noise)" : ""}`,
   );
-  out.push(`- date: ${meta.date}`);
+  out.push(`- date: ${meta.date}${meta.seconds !== undefined ? ` (the run took ${meta.seconds} s)` : ""}`);
   out.push(
     `- method: ${meta.quick ? "**quick** (shorter workloads), " : ""}${meta.runs} timed run${meta.runs === 1 ? "" : "s"} per (workload, peer), each in its own` +
       ` process after ${meta.warmup} warm-up run(s) at 1/4 length; processes interleaved round-robin over the peers` +
@@ -52,10 +122,12 @@ export function renderMarkdown(report: Report): string {
   );
   out.push(`- command: \`${meta.command}\``, "");
 
+  const single = report.workloads.filter((w) => w.kind === "single");
+  const multi = report.workloads.filter((w) => w.kind === "multi");
   out.push("## Throughput (iterations/s, median [min–max])", "");
   out.push(row(["workload", "parameters", ...peers]));
   out.push(row(["---", "---", ...peers.map(() => "---:")]));
-  for (const w of report.workloads) {
+  for (const w of single) {
     const cells = peers.map((p) => throughputCell(cellOf(report, w.name, p), report));
     out.push(row([w.name, w.describe, ...cells]));
   }
@@ -67,7 +139,7 @@ export function renderMarkdown(report: Report): string {
     out.push(`## ${base} / peer (ratio of median iterations/s; above 1: ${base} is faster)`, "");
     out.push(row(["workload", ...others]));
     out.push(row(["---", ...others.map(() => "---:")]));
-    for (const w of report.workloads) {
+    for (const w of single) {
       const b = cellOf(report, w.name, base)?.opsPerSec ?? null;
       const cells = others.map((p) => {
         const c = cellOf(report, w.name, p);
@@ -99,6 +171,8 @@ export function renderMarkdown(report: Report): string {
     out.push("");
   }
 
+  if (multi.length > 0) renderMulti(report, multi, out);
+
   const notes: string[] = [];
   const shortened = report.cells.filter((c) => c.shortened);
   if (shortened.length > 0) {
@@ -129,7 +203,10 @@ export function renderMarkdown(report: Report): string {
   out.push("", "Definitions: bench/workloads/*.ts.", "");
   out.push("## Peers", "");
   for (const p of report.peers) {
-    out.push(`- **${p.name}**: ${p.description}; realloc ${p.reallocNative ? "native" : "emulated"}; footprint: ${p.footprint ?? "n/a"}.`);
+    out.push(
+      `- **${p.name}**: ${p.description}; realloc ${p.reallocNative ? "native" : "emulated"}; footprint: ${p.footprint ?? "n/a"}` +
+        `${multi.length > 0 ? `; multi-worker: ${p.multi !== undefined ? p.multi.how : "takes no part"}` : ""}.`,
+    );
   }
   out.push("");
   return out.join("\n");

@@ -85,6 +85,13 @@ export function renderSvg(report: Report): string {
   s.push(`<text x="${left + plotW / 2}" y="${baseY + 44}" text-anchor="middle" font-size="12">workload</text>`);
 
   let anyShortened = false;
+  // A dashed line between the single-worker and the multi-worker workloads.
+  const firstMulti = report.workloads.findIndex((w) => w.kind === "multi");
+  if (firstMulti > 0) {
+    const sx = left + firstMulti * groupW;
+    s.push(`<line x1="${sx}" y1="${top}" x2="${sx}" y2="${baseY + 30}" stroke="#888" stroke-dasharray="4 3"/>`);
+    s.push(`<text x="${sx + 4}" y="${top + 12}" fill="#555">multi-worker (summed over the workers) →</text>`);
+  }
   workloads.forEach((w, gi) => {
     const gx = left + gi * groupW + (groupW - peers.length * barW) / 2;
     peers.forEach((p, pi) => {

@@ -9,7 +9,8 @@
  *    machines) inside the timed part when it first meets a path it has no feedback for:
  *    "shared" mode, a larson in miniature on the warm heap (a second shared instance the main
  *    thread made): one thread heap fills min(M, 256) slots, then 4 thread heaps in turn do
- *    warmOps/4 operations each and dispose (remote frees, adoption of abandoned pages, dispose);
+ *    warmOps/4 operations each and dispose (remote frees, adoption of abandoned pages, dispose),
+ *    the filler growing the heap by 4 MiB halfway through each (stale views);
  *    other modes, 2 × warmOps/2 operations on a private instance. Everything warm is freed.
  *    Then fill slot array k when told to (larson in "gc" and "single" modes: the first generation
  *    fills its own; in "shared" mode the main thread did).
@@ -58,6 +59,8 @@ export interface RingWorkerData extends WorkerBase {
 
 const WARM_SLOTS = 256;
 const WARM_GENERATIONS = 4;
+/** Size of the large block that grows the warm heap in each warm generation (4 segments of 1 MiB). */
+const WARM_GROW_BYTES = 4 << 20;
 /** BENCH_DEBUG=1: each worker prints its timed part's duration on stderr. */
 const DEBUG = process.env.BENCH_DEBUG === "1";
 
@@ -75,14 +78,23 @@ async function main(d: RingWorkerData): Promise<WorkerResult> {
     if (peer.attachWarm !== null) {
       // A larson in miniature on the warm heap: a filler, then WARM_GENERATIONS thread heaps in
       // turn, each freeing its predecessors' blocks and adopting their abandoned pages.
+      // Halfway through each, the filler grows the heap (large blocks), so that the thread heap
+      // at work meets stale views too (in the timed part other workers grow the heap).
       const filler = await peer.attachWarm();
       x = fillSlots(filler, wp, wmeta, 0, wm, d.minSize, d.range, x);
+      const big: number[] = [];
+      const half = Math.ceil(d.warmOps / WARM_GENERATIONS / 2);
       for (let gw = 0; gw < WARM_GENERATIONS; gw++) {
         const h = await peer.attachWarm();
-        x = ringOps(h, wp, wmeta, 0, wm, Math.ceil(d.warmOps / WARM_GENERATIONS), d.minSize, d.range, x);
+        x = ringOps(h, wp, wmeta, 0, wm, half, d.minSize, d.range, x);
+        const p = filler.malloc(WARM_GROW_BYTES);
+        if (p === 0) throw new Error("warm-up: the warm heap is exhausted");
+        big.push(p);
+        x = ringOps(h, wp, wmeta, 0, wm, half, d.minSize, d.range, x);
         if (gw === WARM_GENERATIONS - 1) drainSlots(h, wp, wmeta, 0, wm);
         h.dispose();
       }
+      for (const p of big) filler.free(p);
       filler.dispose();
     } else {
       const warm = await peer.attachPrivate();

@@ -14,8 +14,10 @@
  * Publishing then reading the other side's WAIT flag, against setting the flag then re-reading
  * the index before Atomics.wait (all sequentially consistent), means a sleeper is always woken.
  * A waiter first spins (SPIN reads) and then sleeps with a timeout (so a lost wake-up would show
- * as slowness, never as a hang); while it waits it calls `idle` (xthread_local's producer frees
- * the blocks handed back to it meanwhile, so that the two workers cannot wait on each other).
+ * as slowness, never as a hang); while it waits it calls `idle.idle()` (xthread_local's producer
+ * frees the blocks handed back to it meanwhile, so that the two workers cannot wait on each
+ * other). `idle` is an object with a method rather than a closure, so that warm-up and timed run
+ * call the same target (V8 deoptimizes on a new closure).
  * The local counters are int32 and wrap; only differences are compared.
  */
 
@@ -27,6 +29,11 @@ export const enum Ring {
   RWAIT = 32,
   WWAIT = 48,
   DATA = 64,
+}
+
+/** What a waiting side does meanwhile. */
+export interface Idle {
+  idle(): void;
 }
 
 const SPIN = 256;
@@ -58,7 +65,7 @@ export class RingWriter {
   }
 
   /** Appends `v`, waiting (and calling `idle`) while the ring is full. */
-  push(v: number, idle: (() => void) | null): void {
+  push(v: number, idle: Idle | null): void {
     if (this.head - this.tailSeen >= this.q) this.waitSpace(1, idle);
     const h = this.head;
     this.i32[Ring.DATA + (h & this.mask)] = v;
@@ -73,23 +80,20 @@ export class RingWriter {
   }
 
   /** Waits (calling `idle`) until `n` more values fit. */
-  waitSpace(n: number, idle: (() => void) | null): void {
+  waitSpace(n: number, idle: Idle | null): void {
     this.publish();
     const i32 = this.i32;
     for (let s = 0; s < SPIN; s++) {
       this.tailSeen = Atomics.load(i32, Ring.TAIL);
       if (this.head - this.tailSeen <= this.q - n) return;
-      if (idle !== null) idle();
+      if (idle !== null) idle.idle();
     }
     for (;;) {
       Atomics.store(i32, Ring.WWAIT, 1);
       const t = Atomics.load(i32, Ring.TAIL);
       this.tailSeen = t;
       if (this.head - t <= this.q - n) break;
-      if (idle !== null) {
-        // Whatever the reader handed back while we were getting ready to sleep.
-        idle();
-      }
+      if (idle !== null) idle.idle(); // whatever the reader handed back meanwhile
       Atomics.wait(i32, Ring.TAIL, t, SLEEP_MS);
       checkFailed(this.ctl);
     }
@@ -142,20 +146,20 @@ export class RingReader {
   }
 
   /** Waits (calling `idle`) until at least one value is published; returns how many are. */
-  waitData(idle: (() => void) | null): number {
+  waitData(idle: Idle | null): number {
     this.publish();
     const i32 = this.i32;
     for (let s = 0; s < SPIN; s++) {
       this.headSeen = Atomics.load(i32, Ring.HEAD);
       if (this.headSeen !== this.tail) return (this.headSeen - this.tail) | 0;
-      if (idle !== null) idle();
+      if (idle !== null) idle.idle();
     }
     for (;;) {
       Atomics.store(i32, Ring.RWAIT, 1);
       const h = Atomics.load(i32, Ring.HEAD);
       this.headSeen = h;
       if (h !== this.tail) break;
-      if (idle !== null) idle();
+      if (idle !== null) idle.idle();
       Atomics.wait(i32, Ring.HEAD, h, SLEEP_MS);
       checkFailed(this.ctl);
     }

@@ -13,9 +13,9 @@
  * batch (receiveMessageOnPort), puts every block into its table, verifies it and frees it (drops
  * it). The ring's counters still do the flow control (at most Q blocks in flight).
  *
- * Warm-up: both workers first run the whole protocol for warmN items on the warm instance (a
- * second shared heap, or private gc tables) over warm rings, so that the timed part runs optimized
- * code; then READY, GO, the timed N items. The timed part ends, per worker, when its last item is
+ * Warm-up: both workers first run the whole protocol 3 times for warmN/3 items on the warm
+ * instance (a second shared heap, or private gc tables) over warm rings of their own, so that the
+ * timed part runs optimized code; then READY, GO, the timed N items. The timed part ends, per worker, when its last item is
  * done (the producer of xthread_local: when it has freed all N).
  */
 
@@ -23,7 +23,7 @@ import { receiveMessageOnPort, workerData, type MessagePort } from "node:worker_
 import { umod } from "../lib/rand.js";
 import type { GcBlockMover, WorkerAllocator } from "../peers/types.js";
 import { STAMP_XOR, endTimed, loadWorkerPeer, patternError, readyThenGo, seedFor, workerMain, type WorkerBase, type WorkerResult } from "./protocol.js";
-import { RingReader, RingWriter } from "./spsc.js";
+import { RingReader, RingWriter, type Idle } from "./spsc.js";
 
 /** The rings and port of one run of the protocol (the warm-up's or the timed one's). */
 export interface XthreadChannel {
@@ -44,7 +44,8 @@ export interface XthreadWorkerData extends WorkerBase {
   range: number;
   seed: number;
   warmN: number;
-  warmChannel: XthreadChannel;
+  /** One channel per warm-up round (each round runs the whole protocol for warmN / rounds items). */
+  warmChannels: XthreadChannel[];
   channel: XthreadChannel;
 }
 
@@ -54,24 +55,31 @@ interface Counts {
   checksum: number;
 }
 
+/** xthread_local: the producer's side of the return ring — frees whatever the consumer handed back. */
+class Returns implements Idle {
+  freed = 0;
+  constructor(
+    private readonly a: WorkerAllocator,
+    private readonly back: RingReader,
+  ) {}
+
+  idle(): void {
+    const back = this.back;
+    const k = back.available();
+    if (k === 0) return;
+    for (let j = 0; j < k; j++) this.a.free(back.pop());
+    this.freed += k;
+    back.publish(); // the consumer may be waiting for room to hand back more
+  }
+}
+
 /** Producer of the shared-memory peers; returns its counts once all N are produced (and, local, freed). */
 function produce(a: WorkerAllocator, out: RingWriter, back: RingReader | null, d: XthreadWorkerData, n: number): Counts {
   let x = seedFor(d.seed, 0, 0);
   const minSize = d.minSize;
   const range = d.range;
   const bmask = d.B - 1;
-  let freed = 0;
-  // xthread_local: free whatever the consumer handed back.
-  const drain =
-    back === null
-      ? null
-      : () => {
-          const k = back.available();
-          if (k === 0) return;
-          for (let j = 0; j < k; j++) a.free(back.pop());
-          freed += k;
-          back.publish(); // the consumer may be waiting for room to hand back more
-        };
+  const returns = back === null ? null : new Returns(a, back);
   for (let i = 0; i < n; i++) {
     x ^= x << 13;
     x ^= x >>> 17;
@@ -82,14 +90,14 @@ function produce(a: WorkerAllocator, out: RingWriter, back: RingReader | null, d
     const stamp = (x >>> 8) & 255;
     a.write(p, 0, stamp);
     a.write(p, size - 1, stamp ^ STAMP_XOR);
-    out.push(p, drain);
-    if (drain !== null && (i & bmask) === bmask) drain();
+    out.push(p, returns);
+    if (returns !== null && (i & bmask) === bmask) returns.idle();
   }
   out.publish();
-  if (back !== null && drain !== null) {
-    while (freed < n) {
+  if (back !== null && returns !== null) {
+    while (returns.freed < n) {
       back.waitData(null);
-      drain();
+      returns.idle();
     }
     back.publish();
   }
@@ -191,7 +199,8 @@ async function main(d: XthreadWorkerData): Promise<WorkerResult> {
   const ctl = new Int32Array(d.ctl);
   const peer = await loadWorkerPeer(d);
   const warm = await (peer.attachWarm ?? peer.attachPrivate)();
-  runProtocol(warm, d.warmChannel, d, d.warmN, ctl);
+  // Several rounds, so that every path (entry, loop, exit) has run and been optimized with feedback.
+  for (const ch of d.warmChannels) runProtocol(warm, ch, d, Math.ceil(d.warmN / d.warmChannels.length), ctl);
   // (xthread: the consumer may still be freeing the producer's warm blocks: they go to the pages
   // the producer's dispose abandoned.)
   warm.dispose();

@@ -37,7 +37,7 @@ export interface WorkerSpec {
 }
 
 /** Pause between the last worker ready and GO. */
-const SETTLE_MS = 150;
+const SETTLE_MS = 100;
 
 /** How long any wait of the main thread may take before the run is declared hung. */
 const WAIT_LIMIT_MS = 5 * 60 * 1000;

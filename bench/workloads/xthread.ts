@@ -33,6 +33,9 @@ import { withTeam, workerScript } from "./multi.js";
 import { fmtInt, param, type MultiWorkerWorkload, type Params, type RunOutcome } from "./types.js";
 import { isPowerOfTwo } from "../lib/rand.js";
 
+/** Warm-up rounds of the whole protocol (workers/xthread_worker.ts). */
+const WARM_ROUNDS = 3;
+
 async function runXthread(peer: Peer, entry: PeerEntry, p: Params, local: boolean): Promise<RunOutcome> {
   const what = local ? "xthread_local" : "xthread";
   const mode = peer.multi?.mode;
@@ -61,7 +64,7 @@ async function runXthread(peer: Peer, entry: PeerEntry, p: Params, local: boolea
       }
       return [{ ring, back, port: null }, { ring, back, port: null }, [], []];
     };
-    const [warmP, warmC, warmPT, warmCT] = channel();
+    const warm = Array.from({ length: WARM_ROUNDS }, channel);
     const [runP, runC, runPT, runCT] = channel();
     return await withTeam(2, async (team) => {
       for (const [index, role] of [[0, "producer"], [1, "consumer"]] as const) {
@@ -82,10 +85,13 @@ async function runXthread(peer: Peer, entry: PeerEntry, p: Params, local: boolea
           range,
           seed: param(p, "seed"),
           warmN: param(p, "warmN"),
-          warmChannel: role === "producer" ? warmP : warmC,
+          warmChannels: warm.map(([wp, wc]) => (role === "producer" ? wp : wc)),
           channel: role === "producer" ? runP : runC,
         };
-        const transferList = role === "producer" ? [...warmPT, ...runPT] : [...warmCT, ...runCT];
+        const transferList = [
+          ...warm.flatMap(([, , wpt, wct]) => (role === "producer" ? wpt : wct)),
+          ...(role === "producer" ? runPT : runCT),
+        ];
         team.start(index, { script: workerScript("xthread_worker.js"), data, transferList });
       }
       const t0 = await team.go();
@@ -108,8 +114,8 @@ async function runXthread(peer: Peer, entry: PeerEntry, p: Params, local: boolea
   }
 }
 
-const params: Params = { N: 1_000_000, minSize: 16, maxSize: 1024, Q: 1024, B: 64, seed: 42, warmN: 50_000 };
-const quickParams: Params = { ...params, N: 250_000, warmN: 25_000 };
+const params: Params = { N: 1_000_000, minSize: 16, maxSize: 1024, Q: 1024, B: 64, seed: 42, warmN: 60_000 };
+const quickParams: Params = { ...params, N: 250_000, warmN: 30_000 };
 
 function describe(p: Params): string {
   return `N=${fmtInt(param(p, "N"))}, ${fmtInt(param(p, "minSize"))}–${fmtInt(param(p, "maxSize"))} B, ring Q=${fmtInt(param(p, "Q"))}, batch B=${param(p, "B")}, seed ${param(p, "seed")}`;
