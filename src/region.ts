@@ -12,8 +12,8 @@
  */
 
 import {
-  Bins, CLASS_TABLE_WORDS, Entry, H, HEADER_BYTES, LAYOUT_VERSION, MAGIC, MAX_THREADS,
-  NULL_ENTRY_BYTES, Page, T, THREAD_SLOT_WORDS, ThreadState,
+  Bins, CLASS_TABLE_WORDS, Entry, H, HEADER_BYTES, Kind, LAYOUT_VERSION, MAGIC, MAX_THREADS,
+  NULL_ENTRY_BYTES, PG, Page, T, THREAD_SLOT_WORDS, ThreadState,
 } from "./layout.js";
 import { lock, unlock } from "./lock.js";
 import { LinearMemory } from "./memory.js";
@@ -114,8 +114,14 @@ export class Region {
     r.refreshViews();
     const i32 = r.i32;
     const h = r.hdr;
-    // Zero the metadata: a given buffer may hold anything.
+    // Zero the metadata: a given buffer may hold anything. Page entries start free and naming
+    // themselves (PG.CLASS 0 would read as a size class, PG.HEAD 0 as word 0 of the buffer).
     i32.fill(0, h, r.pageTableWord + r.maxPages * Entry.WORDS);
+    for (let p = 0; p < r.maxPages; p++) {
+      const e = r.pageTableWord + p * Entry.WORDS;
+      i32[e + PG.HEAD] = e;
+      i32[e + PG.CLASS] = Kind.FREE;
+    }
     i32[h + H.MAGIC] = MAGIC;
     i32[h + H.VERSION] = LAYOUT_VERSION;
     i32[h + H.BASE] = config.base;

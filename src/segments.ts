@@ -129,7 +129,10 @@ export function resetSpans(rg: Region): void {
     i32.fill(0, rg.pageTableWord, rg.pageTableWord + rg.mappedPages * Entry.WORDS);
     i32[rg.hdr + H.PAGES_IN_USE] = 0;
     // Every mapped page's PG.HEAD must name an entry of the table (see layout.ts).
-    for (let r = 0; r < rg.mappedPages; r++) i32[rg.entryOfPage(r) + PG.HEAD] = rg.pageTableWord;
+    for (let r = 0; r < rg.mappedPages; r++) {
+      i32[rg.entryOfPage(r) + PG.HEAD] = rg.pageTableWord;
+      i32[rg.entryOfPage(r) + PG.CLASS] = Kind.FREE;
+    }
     if (rg.mappedPages > 0) insertFree(rg, rg.pageTableWord, rg.mappedPages);
   } finally {
     rg.unlock();
@@ -321,13 +324,15 @@ function grow(rg: Region, pages: number): boolean {
   rg.refreshViews();
   const w = rg.i32;
   if (rg.memory.byteLength !== before) w[rg.hdr + H.GROWTHS] += 1;
-  Atomics.store(w, rg.hdr + H.MAPPED_PAGES, target);
-  rg.mappedPages = target;
-  // The new pages form a span that joins the free tail, if any, through release.
+  // The new pages form a free span, complete before it is published: a worker terminated in
+  // between leaves either no new pages or a free span that repairSpans recognises.
   const e = rg.entryOfPage(mapped);
   const n = target - mapped;
   for (let i = 0; i < n; i++) w[e + i * Entry.WORDS + PG.HEAD] = e;
+  w[e + PG.CLASS] = Kind.FREE;
   w[e + PG.PAGES] = n;
-  releaseLocked(rg, e);
+  Atomics.store(w, rg.hdr + H.MAPPED_PAGES, target);
+  rg.mappedPages = target;
+  releaseLocked(rg, e); // joins the free tail, if any
   return true;
 }

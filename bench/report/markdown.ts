@@ -124,17 +124,21 @@ export function renderMarkdown(report: Report): string {
 
   const single = report.workloads.filter((w) => w.kind === "single");
   const multi = report.workloads.filter((w) => w.kind === "multi");
-  out.push("## Throughput (iterations/s, median [min–max])", "");
-  out.push(row(["workload", "parameters", ...peers]));
-  out.push(row(["---", "---", ...peers.map(() => "---:")]));
-  for (const w of single) {
-    const cells = peers.map((p) => throughputCell(cellOf(report, w.name, p), report));
-    out.push(row([w.name, w.describe, ...cells]));
+  if (single.length > 0) {
+    out.push("## Throughput (iterations/s, median [min–max])", "");
+    out.push(row(["workload", "parameters", ...peers]));
+    out.push(row(["---", "---", ...peers.map(() => "---:")]));
+    for (const w of single) {
+      const cells = peers.map((p) => throughputCell(cellOf(report, w.name, p), report));
+      out.push(row([w.name, w.describe, ...cells]));
+    }
+    out.push("");
   }
-  out.push("");
 
   const base = peers.includes(BASE_PEER) ? BASE_PEER : null;
-  if (base !== null) {
+  if (single.length === 0) {
+    // (only multi-worker workloads in this run: their ratios follow their table)
+  } else if (base !== null) {
     const others = peers.filter((p) => p !== base);
     out.push(`## ${base} / peer (ratio of median iterations/s; above 1: ${base} is faster)`, "");
     out.push(row(["workload", ...others]));
