@@ -29,7 +29,7 @@ import { checkAlignment, checkPointerType, checkSize, describe, hex } from "./ar
 import { Entry, H, HO, Kind, PF, PG, Page, T } from "./layout.js";
 import type { HeapBuffer } from "./memory.js";
 import type { HeapOptions } from "./options.js";
-import { abandonPage, adoptAbandoned, collectThreadFree, extendPage, initPage, pagesOwnedBy, pushThreadFree } from "./pages.js";
+import { abandonPage, adoptAbandoned, collectThreadFree, extendPage, pagesOwnedBy, pushThreadFree } from "./pages.js";
 import { PageQueues } from "./page_queues.js";
 import { Region } from "./region.js";
 import { takeOverLock } from "./lock.js";
@@ -578,7 +578,7 @@ export class Heap {
       q.pushFront(i32, adopted, cls);
       return adopted;
     }
-    const e = acquireSpan(this.region, CLASS_SPAN_PAGES[cls]!, cls);
+    const e = acquireSpan(this.region, CLASS_SPAN_PAGES[cls]!, cls, 1, this.tid);
     this.syncViews();
     i32 = this.i32;
     if (e === 0) {
@@ -592,7 +592,6 @@ export class Heap {
       }
       return 0;
     }
-    initPage(i32, e, cls, this.tid);
     q.pushFront(i32, e, cls);
     return e;
   }

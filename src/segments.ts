@@ -21,6 +21,7 @@
  */
 
 import { Bins, Entry, H, Kind, PG, Page } from "./layout.js";
+import { initPage } from "./pages.js";
 import type { Region } from "./region.js";
 
 /** Bin of a free span of `pages` pages. */
@@ -32,9 +33,11 @@ export function binOf(pages: number): number {
 /**
  * Acquires a span of `pages` pages whose first page number is a multiple of `alignPages`, marks
  * it in use with PG.CLASS = `kind` and returns its head entry, or 0 when the region cannot hold
- * it. The caller refreshes its views: the buffer may have grown.
+ * it. A small page (kind >= 0) is set up for its owner `owner` under the lock, so that a worker
+ * terminated right after still owns it (and reclaimThread finds it). The caller refreshes its
+ * views: the buffer may have grown.
  */
-export function acquireSpan(rg: Region, pages: number, kind: number, alignPages = 1): number {
+export function acquireSpan(rg: Region, pages: number, kind: number, alignPages = 1, owner = 0): number {
   rg.lock();
   try {
     const need = pages + alignPages - 1;
@@ -52,7 +55,8 @@ export function acquireSpan(rg: Region, pages: number, kind: number, alignPages 
       }
     }
     if (total > pages) insertFree(rg, e + pages * Entry.WORDS, total - pages);
-    markInUse(rg, e, pages, kind);
+    if (kind >= 0) initPage(i32, e, kind, owner);
+    markInUse(rg, e, pages, kind, owner);
     return e;
   } finally {
     rg.unlock();
@@ -245,11 +249,11 @@ function unlinkFree(rg: Region, e: number): void {
   if (next !== 0) i32[next + PG.PREV] = prev;
 }
 
-function markInUse(rg: Region, e: number, pages: number, kind: number): void {
+function markInUse(rg: Region, e: number, pages: number, kind: number, owner: number): void {
   const i32 = rg.i32;
   for (let i = 0; i < pages; i++) i32[e + i * Entry.WORDS + PG.HEAD] = e;
   i32[e + PG.CLASS] = kind;
-  i32[e + PG.OWNER] = 0; // a small page's owner sets it when it initialises the page
+  i32[e + PG.OWNER] = owner;
   i32[e + PG.PAGES] = pages;
   i32[e + PG.START] = rg.startOfEntry(e) | 0;
   countInUse(rg, rg.pageOfEntry(e), pages, 1);

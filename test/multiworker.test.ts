@@ -11,7 +11,7 @@
  *   heap over non-shared memory has no handle (TypeError), and attachHeap refuses one.
  * - termination: a worker terminated in the middle of a loop is reclaimed, its blocks are intact
  *   and freeable, and its pages are reused. Then workers terminated inside heap calls (span
- *   churn, stats() walks, growth), often inside the heap lock, with survivors running beside them:
+ *   churn, stats() walks, growth, new pages), often inside the heap lock, with survivors running beside them:
  *   reclaimThread takes the lock over and repairs, the blocks stay intact, the survivors finish,
  *   heap.check() is clean and the heap stays usable; what leaks (at most the block in flight) is
  *   reported as a diagnostic.
@@ -280,14 +280,16 @@ describe("multi-worker", { concurrency: false }, () => {
     // The victim loops so that terminate() lands inside heap calls, often inside the heap lock:
     // "churn" mallocs and frees mid and large blocks (each a span operation under the lock),
     // "stats" walks the page table under the lock, "grow" allocates 16 and 64 MiB blocks (each
-    // grows the heap under the lock). In some rounds two survivors run meanwhile (a stress
+    // grows the heap under the lock), "pages" allocates 20 and 72 KiB blocks (a new page every
+    // few: taken under the lock, then set up by its new owner). In some rounds two survivors run meanwhile (a stress
     // worker, and a worker churning spans like the victim) and may be waiting for the lock when
     // the victim dies; they must go on and end normally. Each round uses a fresh heap, so that
     // one round's damage cannot hide in the next.
-    const rounds: { loop: "churn" | "stats" | "grow"; survivors: boolean }[] = [];
+    const rounds: { loop: "churn" | "stats" | "grow" | "pages"; survivors: boolean }[] = [];
     for (let i = 0; i < 6; i++) rounds.push({ loop: "churn", survivors: i % 2 === 1 });
     for (let i = 0; i < 6; i++) rounds.push({ loop: "stats", survivors: i > 0 });
-    for (let i = 0; i < 8; i++) rounds.push({ loop: "grow", survivors: false });
+    for (let i = 0; i < 4; i++) rounds.push({ loop: "grow", survivors: false });
+    for (let i = 0; i < 10; i++) rounds.push({ loop: "pages", survivors: i % 5 === 4 });
     const BLOCKS = 200;
     const CHURN = 256;
     let heldByVictim = 0;
@@ -326,7 +328,8 @@ describe("multi-worker", { concurrency: false }, () => {
       }
       const w = spawn(MISC_WORKER, data);
       const { tid } = await nextMessage<{ tid: number }>(w, `${what}: victim`);
-      const progress = loop === "stats" ? 20 : loop === "grow" ? 2 + (round % 4) * 6 : 10 + (round % 3) * 40;
+      const progress =
+        loop === "stats" ? 20 : loop === "grow" ? 2 + (round % 4) * 6 : loop === "pages" ? 10 + (round % 8) * 30 : 10 + (round % 3) * 40;
       await waitUntil(() => Atomics.load(control, Ctl.PROGRESS) >= progress, 20_000, `${what}: the victim's loop`);
       await w.terminate();
       // The lock word holds the holder's thread id (shifted left by one) while it is held.

@@ -60,12 +60,9 @@ export async function runRingTeam(peer: Peer, entry: PeerEntry, o: RingTeamOptio
   if (o.minSize < 2 || o.minSize + o.range - 1 > 0xffff) throw new Error(`${o.what}: sizes must lie in 2..65535 (the pattern and the meta word)`);
   const { T, M, G, R } = o;
   let instance: SharedInstance | null = null;
-  let warmInstance: SharedInstance | null = null;
+  const warmInstances: SharedInstance[] = [];
   try {
-    if (mode === "shared") {
-      instance = peer.multi!.createShared!();
-      warmInstance = peer.multi!.createShared!(); // the workers' warm-up (workers/ring_worker.ts)
-    }
+    if (mode === "shared") instance = peer.multi!.createShared!();
     const ptrs = mode === "shared" ? sharedInt32(T * M) : null;
     const meta = sharedInt32(T * M);
     const handoff = sharedInt32(T * 16);
@@ -93,6 +90,8 @@ export async function runRingTeam(peer: Peer, entry: PeerEntry, o: RingTeamOptio
 
     return await withTeam(plan.length, async (team) => {
       const lastIndices: number[] = [];
+      // "shared": a warm heap per worker (workers/ring_worker.ts), so that its warm-up's growth is its own.
+      if (mode === "shared") for (let i = 0; i < plan.length; i++) warmInstances.push(peer.multi!.createShared!());
       plan.forEach((w, index) => {
         const g = w.generations[0]!;
         const last = w.generations[w.generations.length - 1] === G - 1;
@@ -103,7 +102,7 @@ export async function runRingTeam(peer: Peer, entry: PeerEntry, o: RingTeamOptio
           entry,
           mode,
           handle: instance?.handle ?? null,
-          warmHandle: warmInstance?.handle ?? null,
+          warmHandle: warmInstances[index]?.handle ?? null,
           ctl: team.ctlBuffer,
           index,
           last,
@@ -147,7 +146,7 @@ export async function runRingTeam(peer: Peer, entry: PeerEntry, o: RingTeamOptio
     });
   } finally {
     instance?.dispose();
-    warmInstance?.dispose();
+    for (const wi of warmInstances) wi.dispose();
   }
 }
 

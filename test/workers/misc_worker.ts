@@ -52,11 +52,13 @@ function victim(d: VictimData): void {
       if ((i & 0xffff) === 0) Atomics.add(control, Ctl.PROGRESS, 1);
     }
   }
-  if (d.loop === "grow") {
-    // Large blocks, never freed (nor touched: they cost address space, not memory): every malloc
-    // grows the heap, under the heap lock.
+  if (d.loop === "grow" || d.loop === "pages") {
+    // "grow": large blocks, never freed (nor touched: they cost address space, not memory): every
+    // malloc grows the heap, under the heap lock. "pages": mid blocks (20 and 72 KiB), never
+    // freed: every few mallocs take a new page.
+    const [even, odd] = d.loop === "grow" ? [(16 << 20) + 1, 64 << 20] : [20480, 73728];
     for (let k = 0; k < d.churnSlots; k++) {
-      const q = heap.malloc(k % 2 === 0 ? (16 << 20) + 1 : 64 << 20);
+      const q = heap.malloc(k % 2 === 0 ? even : odd);
       transfer[d.blocks + k] = q;
       if (q === 0) break; // the heap is full: wait to be terminated
       Atomics.add(control, Ctl.PROGRESS, 1);

@@ -91,7 +91,8 @@ export interface AttachData {
  * [0, blocks), says "ready", then loops until terminated: "compute" spins in plain JS (never
  * inside a heap call), "churn" mallocs and frees (so it is usually terminated inside one), "stats"
  * calls stats() (which holds the heap lock while it walks the page table), "grow" allocates
- * large blocks (16 and 64 MiB) without freeing them, growing the heap at nearly every call. The
+ * large blocks (16 and 64 MiB) without freeing them, growing the heap at every call, "pages"
+ * allocates mid blocks (20 and 72 KiB) without freeing them, taking a new page every few. The
  * churn blocks are recorded in transfer slots [blocks, blocks + churnSlots): a pointer while
  * live, its negation while being freed (so the main thread knows every block it may own).
  * A churning worker told to stop (Ctl.STOP) frees its churn blocks, disposes and exits: that
@@ -104,7 +105,7 @@ export interface VictimData {
   control: SharedArrayBuffer;
   seed: number;
   blocks: number;
-  loop: "compute" | "churn" | "stats" | "grow";
+  loop: "compute" | "churn" | "stats" | "grow" | "pages";
   churnSlots: number;
   /** Sizes the churn uses: the stress mix, or only mid and large blocks (every one a span). */
   churnSizes: "mixed" | "spans";
