@@ -299,8 +299,9 @@ function countInUse(rg: Region, first: number, pages: number, sign: number): voi
 }
 
 /**
- * Maps enough new pages at the end for a free span of `pages` pages, rounding up to whole
- * segments where the buffer allows. Returns false, changing nothing, when it cannot.
+ * Maps enough new pages at the end for a free span of `pages` pages, and at least a quarter
+ * more than are mapped, in whole segments, where the buffer allows (else just enough). Returns
+ * false, changing nothing, when it cannot.
  */
 function grow(rg: Region, pages: number): boolean {
   rg.sync();
@@ -318,7 +319,9 @@ function grow(rg: Region, pages: number): boolean {
   const minimum = mapped + pages - tailFree;
   if (minimum > rg.maxPages) return false;
   const segPages = 1 << rg.segmentPageShift;
-  const rounded = Math.min(rg.maxPages, Math.ceil(minimum / segPages) * segPages);
+  // Grow by at least a quarter of what is mapped (whole segments): fewer, larger growths.
+  const wanted = Math.max(minimum, mapped + (mapped >>> 2));
+  const rounded = Math.min(rg.maxPages, Math.ceil(wanted / segPages) * segPages);
   let target = rounded;
   const before = rg.memory.byteLength;
   if (!rg.memory.growTo((rg.firstPage + target) * Page.SIZE)) {
