@@ -13,7 +13,7 @@
  *   rotated by one each repetition. Children run one at a time. A machine that drifts (thermal,
  *   neighbours) thus hurts all peers alike; figures are the median and min–max over the R runs.
  * - --quick: the workloads' quick parameters (a quarter of the iterations), R = 3, and the slow
- *   peers shortened harder; about a minute on 2 cores. Shortened runs are marked as such.
+ *   peers shortened harder; about two minutes on 2 cores with the multi-worker workloads. Shortened runs are marked as such.
  * - Ratios are hakmem's median over the peer's median, taken within this one run only.
  * - Multi-worker workloads (larson_t1/t2/t4, mid_large_mt, xthread, xthread_local) are scheduled the
  *   same way, one child per (peer, workload, repetition); the child starts the workers. A peer
@@ -51,7 +51,7 @@ interface Options {
 }
 
 const USAGE = `usage: node build/bench/run.js [options]
-  --quick            short workloads, 3 runs, slow peers shortened harder (about a minute)
+  --quick            short workloads, 3 runs, slow peers shortened harder (about two minutes)
   --runs R           timed runs per (workload, peer), each in its own process (default 5; quick 3)
   --warmup K         warm-up runs per process, at 1/4 length (default 2)
   --workloads a,b    workloads to run (default all): ${WORKLOADS.map((w) => w.name).join(", ")}

@@ -51,6 +51,7 @@ export const PAGE_SIZE: number = Page.SIZE;
 
 export const HEADER_BYTES = 256;
 export const enum H {
+  // Line 0: the configuration, written once at format.
   MAGIC = 0,
   VERSION = 1,
   /** Byte offset of the region in the buffer. */
@@ -63,26 +64,27 @@ export const enum H {
   MAX_PAGES = 6,
   /** Absolute page number of the first data page. */
   FIRST_PAGE = 7,
-  /** Data pages currently backed by the buffer, counted from the first data page. */
-  MAPPED_PAGES = 8,
-  /** Byte offsets (from base) of the tables below. */
-  BINS = 9,
-  CLASS_TABLE = 10,
-  THREADS = 11,
-  SEGMENTS = 12,
-  PAGE_TABLE = 13,
-  /** Counters kept under the heap lock. */
-  GROWTHS = 14,
-  PAGES_IN_USE = 15,
-  PEAK_PAGES_IN_USE = 33,
-  /** The heap lock guards the span bins, the segment table and growth. Alone on its cache line. */
+  /** Byte offsets (from base) of the tables that follow the header. */
+  BINS = 8,
+  CLASS_TABLE = 9,
+  THREADS = 10,
+  SEGMENTS = 11,
+  PAGE_TABLE = 12,
+  /** Byte offset (from base) of the abandoned-page lists, one per size class. */
+  ABANDONED = 13,
+  /** HO bits: how the heap was created, so that every worker attached to it behaves alike. */
+  OPTIONS = 14,
+  // Line 1: the heap lock alone. It guards the span bins, the segment table and growth.
   LOCK = 16,
+  // Line 2: counters written under the lock.
   /** Last thread id handed out (thread ids start at 1; 0 means "no owner"). */
   NEXT_TID = 32,
-  /** Byte offset (from base) of the abandoned-page lists, one per size class. */
-  ABANDONED = 34,
-  /** HO bits: how the heap was created, so that every worker attached to it behaves alike. */
-  OPTIONS = 35,
+  GROWTHS = 33,
+  PAGES_IN_USE = 34,
+  PEAK_PAGES_IN_USE = 35,
+  // Line 3 alone: every worker reads it on each `heap.u8`; only growth writes it.
+  /** Data pages currently backed by the buffer, counted from the first data page. */
+  MAPPED_PAGES = 48,
 }
 
 /** Bits of H.OPTIONS. */

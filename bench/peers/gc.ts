@@ -7,8 +7,8 @@
  * `new Uint8Array` above 64 bytes (DESIGN.md §5), and is part of the measured time.
  * realloc is emulated: a new array plus a copy of the old contents (`set`), the old one dropped.
  * Footprint: n/a (the GC's heap is not attributable to one workload).
- * Too slow for the multi-worker rows at full length: `iterationCap` shortens larson (R) and
- * xthread (N), and the output says so.
+ * Too slow for the multi-worker rows at full length: `iterationCap` shortens larson (R),
+ * mid_large_mt and xthread (N), and the output says so.
  * Multi-worker workloads ("gc" mode, peers/types.ts): each worker has a table of its own; a block
  * moves to another worker only inside a postMessage (`take` it out of one table, `put` it into
  * the other), and "free" drops it for that worker's GC. How each workload moves blocks is said in
@@ -91,6 +91,7 @@ export const peer: PeerModule = {
         // ~0.5 M blocks/s across workers: the multi-worker rows at full length would take many seconds.
         if (workload.startsWith("larson_t")) return quick ? 25_000 : 50_000; // R, per worker and generation
         if (workload === "xthread") return quick ? 100_000 : 250_000; // N
+        if (workload === "mid_large_mt") return quick ? 25_000 : 100_000; // N per worker
         return undefined;
       },
       multi: {

@@ -10,8 +10,11 @@
  *    "shared" mode, a larson in miniature on this worker's warm heap (a second shared instance
  *    the main thread made for it): one thread heap fills M slots, then 4 thread heaps (all attached
  *    first) in turn do warmOps/4 operations each and dispose (remote frees, adoption of abandoned
- *    pages, dispose), the filler growing the heap by 4 MiB halfway through each (stale views);
- *    other modes, 2 × warmOps/2 operations on a private instance. Everything warm is freed.
+ *    pages, dispose); the filler grows the heap by 3.5 MiB before each touches a byte beyond its
+ *    view, and again halfway through each generation (stale views, as when other workers grow
+ *    the heap in the timed part); other modes, 2 × warmOps/2 operations on a private instance.
+ *    Every warm block but the filler's large ones is freed (the warm heap is then discarded).
+ *    Rare allocator paths may still first show up in the timed part: a one-off deopt each.
  *    Then fill slot array k when told to (larson in "gc" and "single" modes: the first generation
  *    fills its own; in "shared" mode the main thread did).
  * 2. READY, then wait for GO (generation 0) or for the hand-over of array k (generation g > 0:
@@ -58,7 +61,10 @@ export interface RingWorkerData extends WorkerBase {
 }
 
 const WARM_GENERATIONS = 4;
-/** Size of the large block that grows the warm heap in each warm generation: 3.5 MiB, leaving half a segment of new pages for the thread heap at work (whose blocks there lie beyond its successors' views). */
+/**
+ * The large blocks that grow the warm heap: 3.5 MiB, which leaves half a segment of new pages for
+ * the thread heap at work (its blocks there lie beyond its successors' views).
+ */
 const WARM_GROW_BYTES = (7 << 20) >>> 1;
 /** BENCH_DEBUG=1: each worker prints its timed part's duration on stderr. */
 const DEBUG = process.env.BENCH_DEBUG === "1";

@@ -15,8 +15,8 @@
  *
  * Warm-up: both workers first run the whole protocol 3 times for warmN/3 items on the warm
  * instance (a second shared heap, or private gc tables) over warm rings of their own, so that the
- * timed part runs optimized code; then READY, GO, the timed N items. The timed part ends, per worker, when its last item is
- * done (the producer of xthread_local: when it has freed all N).
+ * timed part runs optimized code; then READY, GO, the timed N items. The timed part ends, per
+ * worker, when its last item is done (the producer of xthread_local: when it has freed all N).
  */
 
 import { receiveMessageOnPort, workerData, type MessagePort } from "node:worker_threads";

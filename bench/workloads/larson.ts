@@ -151,7 +151,7 @@ export async function runRingTeam(peer: Peer, entry: PeerEntry, o: RingTeamOptio
 }
 
 function larsonWorkload(T: number): MultiWorkerWorkload {
-  const params: Params = { T, M: 1000, G: 4, R: 500_000, minSize: 16, maxSize: 1024, seed: 42, warmOps: 40_000 };
+  const params: Params = { T, M: 1000, G: 4, R: 1_000_000, minSize: 16, maxSize: 1024, seed: 42, warmOps: 40_000 };
   return {
     kind: "multi",
     name: `larson_t${T}`,
@@ -159,7 +159,7 @@ function larsonWorkload(T: number): MultiWorkerWorkload {
       `Larson server benchmark, ${T} worker${T === 1 ? "" : "s"} at once: each owns M slots, frees a random one and mallocs a replacement; ` +
       "after R operations it disposes and hands its slots (pointers) to a newly started worker (G generations)",
     params,
-    quickParams: { ...params, G: 2, R: 100_000, warmOps: 20_000 },
+    quickParams: { ...params, G: 2, R: 250_000, warmOps: 20_000 },
     iterationParam: "R",
     iterationUnit: "iteration = one free (of a block allocated by any worker) + one malloc + pattern writes and checks, summed over the workers",
     workers: T,

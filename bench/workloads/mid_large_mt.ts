@@ -17,14 +17,14 @@
 import { runRingTeam } from "./larson.js";
 import { fmtInt, param, type MultiWorkerWorkload, type Params } from "./types.js";
 
-const params: Params = { T: 2, W: 256, N: 100_000, minSize: 8192, sizeRange: 45056, seed: 42, warmOps: 10_000 };
+const params: Params = { T: 2, W: 256, N: 200_000, minSize: 8192, sizeRange: 45056, seed: 42, warmOps: 10_000 };
 
 export const midLargeMt: MultiWorkerWorkload = {
   kind: "multi",
   name: "mid_large_mt",
   summary: "T workers at once, each free + malloc of 8–52 KiB over its own ring of 256 slots (mid, multi-worker), one shared heap",
   params,
-  quickParams: { ...params, N: 25_000, warmOps: 5_000 },
+  quickParams: { ...params, N: 50_000, warmOps: 5_000 },
   iterationParam: "N",
   iterationUnit: "iteration = one free (when the slot is full) + one malloc + pattern writes and checks, summed over the workers",
   workers: 2,

@@ -114,8 +114,8 @@ async function runXthread(peer: Peer, entry: PeerEntry, p: Params, local: boolea
   }
 }
 
-const params: Params = { N: 1_000_000, minSize: 16, maxSize: 1024, Q: 1024, B: 64, seed: 42, warmN: 60_000 };
-const quickParams: Params = { ...params, N: 250_000, warmN: 30_000 };
+const params: Params = { N: 2_000_000, minSize: 16, maxSize: 1024, Q: 1024, B: 64, seed: 42, warmN: 60_000 };
+const quickParams: Params = { ...params, N: 500_000, warmN: 30_000 };
 
 function describe(p: Params): string {
   return `N=${fmtInt(param(p, "N"))}, ${fmtInt(param(p, "minSize"))}–${fmtInt(param(p, "maxSize"))} B, ring Q=${fmtInt(param(p, "Q"))}, batch B=${param(p, "B")}, seed ${param(p, "seed")}`;
