@@ -469,32 +469,22 @@ export class Heap {
     return pages.length;
   }
 
-    // ─── Slow paths ─────────────────────────────────────────────────────────────────────────
+  // ─── Slow paths ─────────────────────────────────────────────────────────────────────────
 
   /** malloc of anything but an integer below 1024: mid sizes first, as they are common. */
   private mallocGeneric(size: number): number {
-    if (typeof size === "number" && (size >>> 0) === size && size <= MID_MAX) {
-      const cls = classOf(size);
-      const i32 = this.i32;
-      const e = i32[this.currentWord + cls]!;
-      const b = i32[e + PG.FREE]!;
-      if (b !== 0) {
-        i32[e + PG.FREE] = i32[b >>> 2]!;
-        i32[e + PG.USED] = i32[e + PG.USED]! + 1;
-        return b >>> 0;
-      }
-      return this.mallocSlow(cls);
-    }
+    if (typeof size === "number" && (size >>> 0) === size && size <= MID_MAX) return this.mallocClass(classOf(size));
     checkSize(size, "malloc(size)");
     this.checkAlive("malloc");
     return this.allocate(size);
   }
 
-  /** malloc for a checked size, past the fast path. */
+  /** malloc of a size already checked. */
   private allocate(size: number): number {
     return size <= MID_MAX ? this.mallocClass(classOf(size)) : this.mallocLarge(size, 1);
   }
 
+  /** Pops a block of class `cls` from the current page, or takes the slow path. */
   private mallocClass(cls: number): number {
     const i32 = this.i32;
     const e = i32[this.currentWord + cls]!;
