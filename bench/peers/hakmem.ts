@@ -63,6 +63,10 @@ class HakmemAllocator implements BenchAllocator {
     return this.heap.stats().peakHeapBytes;
   }
 
+  heapMap(): string {
+    return this.heap.renderMap();
+  }
+
   dispose(): void {
     this.heap.dispose();
   }

@@ -40,6 +40,8 @@ export interface BenchAllocator {
   realloc(handle: number, oldSize: number, newSize: number): number;
   /** Peak bytes the allocator took from its memory so far (see `PeerInfo.footprint`); NaN if n/a. */
   peakFootprint(): number;
+  /** An SVG picture of the heap, where the allocator can draw one (hakmem's renderMap()). */
+  heapMap?(): string;
   /** Releases the instance (untimed). */
   dispose(): void;
 }

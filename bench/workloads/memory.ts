@@ -10,13 +10,18 @@
  * hakmem `stats().peakHeapBytes`; each peer documents its own measure, or "n/a") and reports
  * footprint / peak live: 1.0 would be no overhead at all.
  * Iterations/s = N / seconds of the loop (the bookkeeping is the same for every peer).
- * Checksum: the final PRNG state.
+ * Checksum: the final PRNG state. Peers that can draw their heap (hakmem: renderMap()) save a
+ * picture of it, at the end of the loop, to bench/results/memory-map.svg.
  */
 
+import { writeFileSync } from "node:fs";
 import { isPowerOfTwo, umod } from "../lib/rand.js";
 import type { BenchAllocator } from "../peers/types.js";
 import { describeRing } from "./random_mixed.js";
 import { exhausted, param, type RunOutcome, type SingleWorkload } from "./types.js";
+
+/** Where the map of the heap after the loop goes: bench/results/memory-map.svg (from build/bench/workloads/). */
+const MAP_FILE = new URL("../../../bench/results/memory-map.svg", import.meta.url);
 
 function runMemory(a: BenchAllocator, W: number, N: number, seed: number, minSize: number, sizeRange: number): RunOutcome {
   const ring = new Uint32Array(W);
@@ -49,6 +54,8 @@ function runMemory(a: BenchAllocator, W: number, N: number, seed: number, minSiz
     if (live > peakLive) peakLive = live;
   }
   const seconds = (performance.now() - t0) / 1000;
+  // A picture of the heap at its fullest, for whoever looks into fragmentation (untimed).
+  if (a.heapMap !== undefined) writeFileSync(MAP_FILE, a.heapMap());
   for (let s = 0; s < W; s++) {
     if (ring[s] !== 0) a.free(ring[s]);
   }
