@@ -218,10 +218,7 @@ export const enum PF {
   FULL = 1,
 }
 
-// ─── Blocks ────────────────────────────────────────────────────────────────────────────────
-
-/** Blocks of 16 bytes and more are 16-byte aligned; the smallest class (8 bytes) is 8-aligned. */
-export const MIN_ALIGN = 8;
+// ─── Limits ────────────────────────────────────────────────────────────────────────────────
 
 /** Largest region a heap can manage: pointers are uint32 byte offsets. */
 export const MAX_REGION_BYTES = 2 ** 32 - Page.SIZE;
