@@ -98,19 +98,12 @@ export class DebugHeap extends Heap {
           this.verifyLive(ptr, e, size, "free");
         }
         markFree(i32, ptr, size);
-        super.free(ptr);
+        this.freeOwn(ptr, e); // ownBlock() validated it: no need for free()'s tests again
         return;
       }
     }
     if (ptr === 0) return;
     const e = this.locate(ptr, "free");
-    if (this.leanFree) {
-      const size = this.blockSize(e);
-      this.verifyLive(ptr, e, size, "free");
-      if (this.i32[e + PG.CLASS]! >= 0) markFree(this.i32, ptr, size);
-      super.free(ptr);
-      return;
-    }
     const route = !this.traceFree ? "" : this.i32[e + PG.CLASS] === Kind.LARGE ? "large" : this.i32[e + PG.OWNER] !== this.tid ? "remote" : "fast";
     const pagesBefore = this.i32[this.region.hdr + H.PAGES_IN_USE]!;
     if (this.checked) {
