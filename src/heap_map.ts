@@ -20,10 +20,11 @@
  * tolerates a corrupt heap (a bad span length ends the walk and is drawn as corrupt).
  */
 
-import { H, Kind, PG, Page } from "./layout.js";
+import { H, Kind, PF, PG, Page } from "./layout.js";
 import { unlock } from "./lock.js";
 import type { Region } from "./region.js";
-import { CLASS_CAPACITY, CLASS_SIZE, NUM_CLASSES, blockIndex } from "./size_classes.js";
+import { CLASS_CAPACITY, CLASS_SIZE, NUM_CLASSES } from "./size_classes.js";
+import { pageLiveBlocks } from "./pages.js";
 import { formatBytes, lockForWalk } from "./heap_check.js";
 
 /** One span as the map draws it. */
@@ -103,18 +104,10 @@ function collect(rg: Region): { spans: Span[]; mapped: number; inUse: number; se
       else if (cls === Kind.LARGE) span.kind = "large";
       else if (cls >= 0 && cls < NUM_CLASSES) {
         span.kind = "small";
-        const capacity = CLASS_CAPACITY[cls]!;
-        const start = (rg.firstPage + r) * Page.SIZE;
-        let remote = 0;
-        for (let b = Atomics.load(i32, e + PG.THREAD_FREE) >>> 0; b !== 0 && remote <= capacity; b = i32[b >>> 2]! >>> 0) {
-          const offset = b - start;
-          if (offset < 0 || offset >= n * Page.SIZE || blockIndex(cls, offset) >= capacity) break;
-          remote++;
-        }
-        span.capacity = capacity;
-        span.live = Math.max(0, Math.min(capacity, i32[e + PG.USED]! + i32[e + PG.WAKE]! - remote));
+        span.capacity = CLASS_CAPACITY[cls]!;
+        span.live = pageLiveBlocks(i32, e, cls);
         span.owner = Atomics.load(i32, e + PG.OWNER);
-        span.full = (i32[e + PG.FLAGS]! & 1) !== 0;
+        span.full = (i32[e + PG.FLAGS]! & PF.FULL) !== 0;
         span.abandoned = abandoned.has(e);
       }
       spans.push(span);

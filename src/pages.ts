@@ -20,7 +20,7 @@
 
 import { PG } from "./layout.js";
 import type { Region } from "./region.js";
-import { CLASS_CAPACITY, CLASS_EXTEND, CLASS_INV, CLASS_SHIFT, CLASS_SIZE } from "./size_classes.js";
+import { CLASS_CAPACITY, CLASS_EXTEND, CLASS_INV, CLASS_SHIFT, CLASS_SIZE, blockIndex } from "./size_classes.js";
 
 /** Prepares the freshly acquired span at `e` to serve class `cls` for thread `tid`. */
 export function initPage(i32: Int32Array, e: number, cls: number, tid: number): void {
@@ -143,4 +143,20 @@ export function pagesOwnedBy(rg: Region, tid: number): number[] {
     rg.unlock();
   }
   return pages;
+}
+
+/**
+ * Blocks in use in the small page at `e` (class `cls`): PG.USED + PG.WAKE less the blocks on its
+ * thread-free list, which still count as used until the owner collects them. The list is
+ * followed only while it names blocks of this page, so a damaged list cannot run away.
+ */
+export function pageLiveBlocks(i32: Int32Array, e: number, cls: number): number {
+  const capacity = CLASS_CAPACITY[cls]!;
+  const start = i32[e + PG.START]! >>> 0;
+  let remote = 0;
+  for (let b = Atomics.load(i32, e + PG.THREAD_FREE) >>> 0; b !== 0 && remote < capacity; b = i32[b >>> 2]! >>> 0) {
+    if (b < start || blockIndex(cls, b - start) >= capacity) break;
+    remote++;
+  }
+  return Math.max(0, Math.min(capacity, i32[e + PG.USED]! + i32[e + PG.WAKE]! - remote));
 }

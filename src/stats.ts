@@ -10,6 +10,7 @@
  */
 
 import { H, Kind, PG, Page } from "./layout.js";
+import { pageLiveBlocks } from "./pages.js";
 import type { Region } from "./region.js";
 import { segmentCount } from "./segments.js";
 import { CLASS_CAPACITY, CLASS_SIZE, NUM_CLASSES } from "./size_classes.js";
@@ -69,10 +70,7 @@ export function collectStats(rg: Region): HeapStats {
       const cls = i32[e + PG.CLASS]!;
       const n = i32[e + PG.PAGES]!;
       if (cls >= 0) {
-        let remote = 0;
-        for (let b = Atomics.load(i32, e + PG.THREAD_FREE); b !== 0; b = i32[b >>> 2]!) remote++;
-        // A full page keeps part of its count in PG.WAKE (see layout.ts).
-        used[cls]! += i32[e + PG.USED]! + i32[e + PG.WAKE]! - remote;
+        used[cls]! += pageLiveBlocks(i32, e, cls);
         pages[cls]! += 1;
       } else if (cls === Kind.LARGE) {
         largeBlocks++;
