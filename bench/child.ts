@@ -23,7 +23,7 @@ import { TMP_DIR } from "./lib/env.js";
 import { importPeer, peerEntry, type PeerEntry } from "./peers/index.js";
 import { PeerSkipped, infoOf, type Peer } from "./peers/types.js";
 import { workload as findWorkload } from "./workloads/index.js";
-import { multiSkipReason, param, withParam, type MultiWorkerWorkload, type Params, type SingleWorkload } from "./workloads/types.js";
+import { multiSkipReason, param, withParam, type MultiWorkerWorkload, type Params, type RunOutcome, type SingleWorkload } from "./workloads/types.js";
 
 interface ChildArgs {
   peer: string;
@@ -72,15 +72,20 @@ function runSingle(peer: Peer, w: SingleWorkload, params: Params, args: ChildArg
     const out = w.run(a, params);
     const footprint = a.peakFootprint();
     a.dispose();
-    runs.push({
-      iterations: out.iterations,
-      seconds: out.seconds,
-      checksum: out.checksum,
-      peakFootprintBytes: Number.isFinite(footprint) ? footprint : null,
-      peakLiveBytes: out.peakLiveBytes ?? null,
-    });
+    runs.push(record(out, footprint));
   }
   return runs;
+}
+
+/** One run's record: the workload's outcome and the footprint (NaN: not measurable). */
+function record(out: RunOutcome, footprint: number): RunRecord {
+  return {
+    iterations: out.iterations,
+    seconds: out.seconds,
+    checksum: out.checksum,
+    peakFootprintBytes: Number.isFinite(footprint) ? footprint : null,
+    peakLiveBytes: out.peakLiveBytes ?? null,
+  };
 }
 
 async function runMulti(peer: Peer, entry: PeerEntry, w: MultiWorkerWorkload, params: Params, args: ChildArgs): Promise<RunRecord[]> {
@@ -88,14 +93,7 @@ async function runMulti(peer: Peer, entry: PeerEntry, w: MultiWorkerWorkload, pa
   for (let r = 0; r < args.runs; r++) {
     collectGarbage?.();
     const out = await w.run(peer, entry, params);
-    const footprint = out.peakFootprintBytes ?? NaN;
-    runs.push({
-      iterations: out.iterations,
-      seconds: out.seconds,
-      checksum: out.checksum,
-      peakFootprintBytes: Number.isFinite(footprint) ? footprint : null,
-      peakLiveBytes: out.peakLiveBytes ?? null,
-    });
+    runs.push(record(out, out.peakFootprintBytes ?? NaN));
   }
   return runs;
 }
