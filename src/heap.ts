@@ -64,7 +64,6 @@ export class Heap {
   private readonly slot: number;
   private readonly currentWord: number;
   private readonly bySizeWord: number;
-  private readonly classWord: number;
   protected readonly queues: PageQueues;
   /** Per class, an empty page kept queued for reuse, or 0 (see pageWake). */
   private readonly spare = new Int32Array(NUM_CLASSES);
@@ -89,7 +88,6 @@ export class Heap {
     this.tid = region.i32[this.slot + T.TID]!;
     this.currentWord = this.slot + T.CURRENT;
     this.bySizeWord = this.slot + T.BY_SIZE;
-    this.classWord = region.classTableWord;
     this.queues = new PageQueues(this.currentWord, this.bySizeWord, region.nullEntry);
     this.shared = region.memory.shared;
     this.checked = (region.i32[region.hdr + H.OPTIONS]! & HO.CHECKED) !== 0;
@@ -114,8 +112,9 @@ export class Heap {
    */
   get u8(): Uint8Array {
     // Another worker's growth shows in the header's mapped page count (a plain read suffices: a
-    // pointer handed over from that worker arrives after the count was written).
-    if (this.shared && this.i32[this.mappedWord] !== this.mappedPages) this.syncViews();
+    // pointer handed over from that worker arrives after the count was written). Over a detached
+    // buffer (a non-shared WebAssembly.Memory that someone else grew) the read gives undefined.
+    if (this.i32[this.mappedWord] !== this.mappedPages) this.syncViews();
     return this.bytes;
   }
 
@@ -136,13 +135,14 @@ export class Heap {
     // larger sizes all fail it and take the generic path, which checks them.
     if (typeof size === "number" && (size & 1023) === size) {
       const e = i32[this.bySizeWord + ((size + 7) >>> 3)]!;
-      const b = i32[e + PG.FREE]!;
+      // Over a detached buffer the reads give undefined, which `| 0` sends to the slow path.
+      const b = i32[e + PG.FREE]! | 0;
       if (b !== 0) {
         i32[e + PG.FREE] = i32[b >>> 2]!;
         i32[e + PG.USED] = i32[e + PG.USED]! + 1;
         return b >>> 0;
       }
-      return this.mallocSlow(i32[this.classWord + ((size + 7) >>> 3)]!);
+      return this.mallocSlow(classOf(size));
     }
     return this.mallocGeneric(size);
   }
@@ -277,7 +277,7 @@ export class Heap {
   alignedAlloc(alignment: number, size: number): number {
     checkAlignment(alignment, "alignedAlloc(alignment, size): alignment");
     checkSize(size, "alignedAlloc(alignment, size): size");
-    this.checkAlive("alignedAlloc");
+    this.ensureUsable("alignedAlloc");
     if (alignment <= 16) return this.allocate(Math.max(size, alignment));
     if (size <= MID_MAX && alignment <= Page.SIZE) {
       // Spans start 64 KiB aligned, so every block of a class whose size is a multiple of the
@@ -330,7 +330,7 @@ export class Heap {
    * first; never throws for a corrupt heap. Exact when no other worker is allocating meanwhile.
    */
   check(): CheckReport {
-    this.checkAlive("check");
+    this.ensureUsable("check");
     this.syncViews();
     return checkRegion(this.region, this.checked);
   }
@@ -341,7 +341,7 @@ export class Heap {
    * Do not allocate or free from the visitor. Exact when no other worker is allocating meanwhile.
    */
   walk(visitor: (block: BlockInfo) => void): void {
-    this.checkAlive("walk");
+    this.ensureUsable("walk");
     this.syncViews();
     walkRegion(this.region, this.checked, visitor);
   }
@@ -351,14 +351,14 @@ export class Heap {
    * full it is, with a legend. For a person looking for fragmentation.
    */
   renderMap(): string {
-    this.checkAlive("renderMap");
+    this.ensureUsable("renderMap");
     this.syncViews();
     return renderMap(this.region);
   }
 
   /** A snapshot of the heap's statistics, counted by walking the page table. */
   stats(): HeapStats {
-    this.checkAlive("stats");
+    this.ensureUsable("stats");
     this.syncViews();
     return collectStats(this.region);
   }
@@ -369,7 +369,7 @@ export class Heap {
    * @throws Error when other workers are attached to the heap.
    */
   reset(): void {
-    this.checkAlive("reset");
+    this.ensureUsable("reset");
     const others = this.region.liveThreads().filter((t) => t !== this.tid);
     if (others.length > 0) {
       throw new Error(`hakmem: reset() while other workers (thread ids ${others.join(", ")}) are attached to the heap`);
@@ -386,7 +386,7 @@ export class Heap {
    * @throws TypeError when the heap is not in shared memory.
    */
   handle(): HeapHandle {
-    this.checkAlive("handle");
+    this.ensureUsable("handle");
     if (!this.shared) {
       throw new TypeError(
         `hakmem: handle(): this heap lives in a non-shared ${this.region.memory.kind}, which other workers cannot see; ` +
@@ -420,7 +420,7 @@ export class Heap {
    * Call it after freeing much, or before reading {@link Heap.stats} for leaks.
    */
   collect(): number {
-    this.checkAlive("collect");
+    this.ensureUsable("collect");
     this.syncViews();
     let released = 0;
     const q = this.queues;
@@ -467,7 +467,7 @@ export class Heap {
    * @throws RangeError when `threadId` is this worker's own id.
    */
   reclaimThread(threadId: number): number {
-    this.checkAlive("reclaimThread");
+    this.ensureUsable("reclaimThread");
     if (!Number.isInteger(threadId) || threadId <= 0) {
       throw new RangeError(`hakmem: reclaimThread(threadId): threadId must be a positive integer, got ${describe(threadId)}`);
     }
@@ -489,7 +489,7 @@ export class Heap {
   private mallocGeneric(size: number): number {
     if (typeof size === "number" && (size >>> 0) === size && size <= MID_MAX) return this.mallocClass(classOf(size));
     checkSize(size, "malloc(size)");
-    this.checkAlive("malloc");
+    this.ensureUsable("malloc");
     return this.allocate(size);
   }
 
@@ -502,7 +502,7 @@ export class Heap {
   private mallocClass(cls: number): number {
     const i32 = this.i32;
     const e = i32[this.currentWord + cls]!;
-    const b = i32[e + PG.FREE]!;
+    const b = i32[e + PG.FREE]! | 0; // see malloc
     if (b !== 0) {
       i32[e + PG.FREE] = i32[b >>> 2]!;
       i32[e + PG.USED] = i32[e + PG.USED]! + 1;
@@ -517,7 +517,7 @@ export class Heap {
    * other workers freed into; adopt an abandoned page; take a new span.
    */
   private mallocSlow(cls: number): number {
-    this.checkAlive("malloc");
+    this.ensureUsable("malloc");
     const q = this.queues;
     for (;;) {
       let i32 = this.i32;
@@ -688,7 +688,7 @@ export class Heap {
    */
   protected locate(ptr: number, fn: string): number {
     if (!(typeof ptr === "number" && (ptr >>> 0) === ptr)) checkPointerType(ptr, `${fn}(ptr)`); // throws
-    this.checkAlive(fn);
+    this.ensureUsable(fn);
     const e = this.spanOf(ptr);
     if (e === 0) {
       throw new RangeError(
@@ -740,7 +740,7 @@ export class Heap {
 
   /** Start and usable size of the live block containing `ptr` (any byte of it). */
   protected blockContaining(ptr: number): [number, number] {
-    this.checkAlive("view");
+    this.ensureUsable("view");
     const e = this.spanOf(ptr);
     if (e !== 0) {
       const i32 = this.i32;
@@ -758,8 +758,13 @@ export class Heap {
     throw new RangeError(`hakmem: view(${hex(ptr)}): the pointer is not inside a block of this heap`);
   }
 
-  protected checkAlive(fn: string): void {
+  /**
+   * Throws when the heap was disposed; re-creates the views when their buffer was detached (a
+   * non-shared WebAssembly.Memory that someone else grew). Every slow path starts here.
+   */
+  protected ensureUsable(fn: string): void {
     if (this.disposed) throw new Error(`hakmem: ${fn}() on a disposed heap`);
+    if (this.i32.length === 0) this.syncViews();
   }
 
   /** Copies the region's views and limits after growth (ours or another worker's). */

@@ -185,10 +185,13 @@ export class Region {
     unlock(this.i32, this.hdr + H.LOCK);
   }
 
-  /** Takes in growth by any worker: the mapped page count, then views over the grown buffer. */
+  /**
+   * Takes in growth by anyone: views over the current buffer first (growing a non-shared
+   * WebAssembly.Memory, from wasm or JS, detaches the old one), then the mapped page count.
+   */
   sync(): void {
-    this.mappedPages = Atomics.load(this.i32, this.hdr + H.MAPPED_PAGES);
     this.refreshViews();
+    this.mappedPages = Atomics.load(this.i32, this.hdr + H.MAPPED_PAGES);
   }
 
   /** Word index of the entry of relative data page `r` (0 = first data page). */

@@ -219,6 +219,38 @@ describe("given buffers", () => {
     assertPattern(new Uint8Array(mem.buffer), p, 1000, 77);
   });
 
+  for (const shared of [false, true]) {
+    test(`a WebAssembly.Memory (${shared ? "shared" : "not shared"}) grown by someone else: every call picks it up`, () => {
+      // As when a wasm module's memory.grow or emscripten_resize_heap grows the memory the heap lives
+      // in: a non-shared memory detaches the buffer the heap's views were made over.
+      const mem = new WebAssembly.Memory({ initial: 64, maximum: 1024, shared });
+      const heap = createHeap({ buffer: mem, base: 65536, maxBytes: 32 * MiB });
+      const calls: [string, () => void][] = [
+        ["malloc", () => { const p = heap.malloc(100); assert.notEqual(p, 0); fillPattern(heap.u8, p, 100, 5); heap.free(p); }],
+        ["malloc(mid)", () => { const p = heap.malloc(20000); assert.notEqual(p, 0); heap.free(p); }],
+        ["malloc(large)", () => { const p = heap.malloc(200000); assert.notEqual(p, 0); heap.free(p); }],
+        ["free", () => { /* below: a block from before the growth */ }],
+        ["calloc", () => { const p = heap.calloc(10, 10); assert.notEqual(p, 0); heap.free(p); }],
+        ["stats", () => { assert.ok(heap.stats().liveBlocks >= 1); }],
+        ["check", () => { assert.deepEqual(heap.check().problems, []); }],
+        ["walk", () => { let n = 0; heap.walk(() => n++); assert.ok(n >= 1); }],
+        ["usableSize", () => { const p = heap.malloc(24); assert.ok(heap.usableSize(p) >= 24); heap.free(p); }],
+        ["view", () => { const p = heap.malloc(64); heap.view(Float64Array, p, 8).fill(1.5); heap.free(p); }],
+      ];
+      for (const [name, call] of calls) {
+        const kept = heap.malloc(300);
+        fillPattern(heap.u8, kept, 300, 9);
+        mem.grow(4);
+        if (!shared) assert.equal(heap.u8.buffer, mem.buffer, `after ${name}'s growth heap.u8 is over the new buffer`);
+        call();
+        assertPattern(heap.u8, kept, 300, 9);
+        heap.free(kept);
+      }
+      assert.deepEqual(heap.check().problems, []);
+      assert.equal(heap.stats().liveBlocks, 0);
+    });
+  }
+
   test("a buffer holding data: createHeap zeroes nothing but its own metadata", () => {
     // A heap over a buffer that was full of garbage still hands out working blocks and valid stats.
     const buf = new ArrayBuffer(8 * MiB);
