@@ -24,7 +24,7 @@
  */
 
 import { checkAlignment, checkPointerType, checkSize, describe, hex } from "./arguments.js";
-import { Block, Entry, H, HO, Kind, PG, Page, T, TC } from "./layout.js";
+import { Block, Entry, H, HO, Kind, PG, Page, T, TC, Tag } from "./layout.js";
 import type { HeapBuffer } from "./memory.js";
 import type { HeapOptions } from "./options.js";
 import { listHolds, pushThreadFree } from "./pages.js";
@@ -61,6 +61,8 @@ export class Heap {
   private readonly cacheWord: number;
   /** Word index of the size → class table in the buffer. */
   private readonly classWord: number;
+  /** This worker's thread slot number, which PG.TAG names the owner of a page by. */
+  private readonly slotNo: number;
   /** The heap's free key (H.FREE_KEY), held by every free block in its word Block.KEY. */
   protected readonly key: number;
   protected readonly pages: ThreadPages;
@@ -83,12 +85,13 @@ export class Heap {
     this.region = region;
     this.slot = region.claimThreadSlot();
     this.tid = region.i32[this.slot + T.TID]!;
+    this.slotNo = region.slotNo;
     this.cacheWord = cacheWord(this.slot, 0);
     this.classWord = region.classTableWord;
     this.key = region.i32[region.hdr + H.FREE_KEY]!;
     this.shared = region.memory.shared;
     this.checked = (region.i32[region.hdr + H.OPTIONS]! & HO.CHECKED) !== 0;
-    this.pages = new ThreadPages(region, this.tid, this.slot, this.key, this.checked);
+    this.pages = new ThreadPages(region, this.slot, this.key, this.checked);
     this.cache = new ThreadCache(region, this.slot, this.pages, this.key);
     this.pageBias = region.pageBias;
     this.dataStart = region.dataStart;
@@ -132,14 +135,14 @@ export class Heap {
     // One test admits exactly the integers 0..1023: NaN, fractions, negatives, strings and
     // larger sizes all fail it and take the generic path, which checks them.
     if (typeof size === "number" && (size & 1023) === size) {
-      const c = this.cacheWord + (i32[this.classWord + ((size + 7) >>> 3)]! << 1);
+      const c = (this.cacheWord + (i32[(this.classWord + ((size + 7) >>> 3)) | 0]! << 1)) | 0;
       // Over a detached buffer the reads give undefined, which `| 0` sends to the slow path.
       const b = i32[c + TC.HEAD]! | 0;
       if (b !== 0) {
         const w = b >>> 2;
         i32[c + TC.HEAD] = i32[w]!;
-        i32[w + Block.KEY] = 0;
-        i32[c + TC.ROOM] = i32[c + TC.ROOM]! + 1;
+        i32[(w + Block.KEY) | 0] = 0;
+        i32[(c + TC.ROOM) | 0] = (i32[(c + TC.ROOM) | 0]! + 1) | 0;
         return b >>> 0;
       }
       return this.mallocSlow(classOf(size));
@@ -157,24 +160,29 @@ export class Heap {
     // instructions per random_mixed iteration (callgrind).
     const i32 = this.i32;
     if (typeof ptr === "number" && (ptr >>> 0) === ptr && ((ptr - this.dataStart) >>> 0) < this.dataBytes) {
-      const e = i32[((ptr >>> Page.SHIFT) << Entry.SHIFT) + this.pageBias]!;
-      if (i32[e + PG.OWNER] === this.tid) {
+      const e = i32[(((ptr >>> Page.SHIFT) << Entry.SHIFT) + this.pageBias) | 0]!;
+      // One word tells "a small page of mine", its class and its division shift (layout.ts Tag).
+      const tag = i32[(e + PG.TAG) | 0]!;
+      if (tag >>> Tag.SLOT === this.slotNo) {
         // ptr starts a block iff rotr(imul(offset, inv), shift) < blocks carved (size_classes.ts).
         // (e - pageBias) << 12 is the first byte of the head's page (entries are 16 words apart).
-        const y = Math.imul((ptr - ((e - this.pageBias) << 12)) | 0, i32[e + PG.INV]!);
-        const s = i32[e + PG.SHIFT]!;
+        const y = Math.imul((ptr - ((e - this.pageBias) << 12)) | 0, i32[(e + PG.INV) | 0]!);
+        const s = (tag >>> Tag.SHIFT) & Tag.SHIFT_MASK;
         const w = ptr >>> 2;
         // A block holding the free key is free already, or holds it by chance: the slow path tells.
-        if (((y >>> s) | (y << (32 - s))) >>> 0 < i32[e + PG.RESERVED]! && i32[w + Block.KEY] !== this.key) {
-          const c = this.cacheWord + (i32[e + PG.CLASS]! << 1);
-          const room = i32[c + TC.ROOM]!;
+        if (((y >>> s) | (y << (32 - s))) >>> 0 < i32[(e + PG.RESERVED) | 0]! && i32[(w + Block.KEY) | 0] !== this.key) {
+          const cls = tag & Tag.CLASS_MASK;
+          const c = (this.cacheWord + (cls << 1)) | 0;
+          const room = i32[(c + TC.ROOM) | 0]!;
           if (room > 0) {
             i32[w] = i32[c + TC.HEAD]!;
-            i32[w + Block.KEY] = this.key;
+            i32[(w + Block.KEY) | 0] = this.key;
             i32[c + TC.HEAD] = ptr;
-            i32[c + TC.ROOM] = room - 1;
-            return;
+            i32[(c + TC.ROOM) | 0] = (room - 1) | 0;
+          } else {
+            this.cache.pushDraining(ptr, e, cls);
           }
+          return;
         }
       }
     }

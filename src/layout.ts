@@ -155,7 +155,7 @@ export const enum T {
 export const enum TC {
   /** First free block of the class's LIFO list (linked through word 0 of the blocks); 0 when empty. */
   HEAD = 0,
-  /** Blocks the list may still take before a free drains it: its cap less its length. */
+  /** Blocks the list may still take before a push drains it: its cap less its length. */
   ROOM = 1,
   WORDS = 2,
 }
@@ -222,7 +222,21 @@ export const enum PG {
    */
   INV = 13,
   SHIFT = 14,
-  // Word 15 is spare.
+  /**
+   * Small page owned by a worker: what the free fast path needs in one word (see Tag): the owner's
+   * thread slot number, the class's exact-division shift and the class. 0 for anything else (a
+   * large block, a free span, an abandoned page).
+   */
+  TAG = 15,
+}
+
+/** Fields of PG.TAG: (slot number << SLOT) | (division shift << SHIFT) | class. */
+export const enum Tag {
+  /** The owner's slot number is 1 + its slot's index in the thread table (0: no owner). */
+  SLOT = 16,
+  SHIFT = 8,
+  CLASS_MASK = 255,
+  SHIFT_MASK = 31,
 }
 
 /** PG.CLASS values of span heads that are not small pages. */

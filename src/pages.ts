@@ -21,12 +21,20 @@
  *   PG.FLAGS; other workers touch only PG.THREAD_FREE.
  */
 
-import { Block, PG } from "./layout.js";
+import { Block, PG, Tag } from "./layout.js";
 import type { Region } from "./region.js";
 import { CLASS_CAPACITY, CLASS_EXTEND, CLASS_INV, CLASS_SHIFT, CLASS_SIZE, blockIndex } from "./size_classes.js";
 
-/** Prepares the freshly acquired span at `e` to serve class `cls` for thread `tid`. */
-export function initPage(i32: Int32Array, e: number, cls: number, tid: number): void {
+/** PG.TAG of a page of class `cls` owned by the worker in thread slot number `slotNo`. */
+export function ownerTag(slotNo: number, cls: number): number {
+  return (slotNo << Tag.SLOT) | (CLASS_SHIFT[cls]! << Tag.SHIFT) | cls;
+}
+
+/**
+ * Prepares the freshly acquired span at `e` to serve class `cls` for thread `tid`, in thread slot
+ * number `slotNo`.
+ */
+export function initPage(i32: Int32Array, e: number, cls: number, tid: number, slotNo: number): void {
   i32[e + PG.FREE] = 0;
   i32[e + PG.USED] = 0;
   i32[e + PG.RESERVED] = 0;
@@ -38,6 +46,7 @@ export function initPage(i32: Int32Array, e: number, cls: number, tid: number): 
   i32[e + PG.FLAGS] = 0;
   i32[e + PG.INV] = CLASS_INV[cls]!;
   i32[e + PG.SHIFT] = CLASS_SHIFT[cls]!;
+  i32[e + PG.TAG] = ownerTag(slotNo, cls);
 }
 
 /**
@@ -111,6 +120,7 @@ export function abandonPage(rg: Region, e: number): void {
   const i32 = rg.i32;
   rg.lock();
   try {
+    Atomics.store(i32, e + PG.TAG, 0);
     Atomics.store(i32, e + PG.OWNER, 0);
     const head = rg.abandonedWord + i32[e + PG.CLASS]!;
     i32[e + PG.PREV] = 0;
@@ -121,8 +131,11 @@ export function abandonPage(rg: Region, e: number): void {
   }
 }
 
-/** Takes a page of class `cls` from the abandoned list for thread `tid`; 0 when there is none. */
-export function adoptAbandoned(rg: Region, cls: number, tid: number): number {
+/**
+ * Takes a page of class `cls` from the abandoned list for this region's worker (rg.tid, in slot
+ * number rg.slotNo); 0 when there is none.
+ */
+export function adoptAbandoned(rg: Region, cls: number): number {
   const i32 = rg.i32;
   const head = rg.abandonedWord + cls;
   if (Atomics.load(i32, head) === 0) return 0;
@@ -133,7 +146,8 @@ export function adoptAbandoned(rg: Region, cls: number, tid: number): number {
     i32[head] = i32[e + PG.NEXT]!;
     i32[e + PG.NEXT] = 0;
     i32[e + PG.FLAGS] = 0;
-    Atomics.store(i32, e + PG.OWNER, tid);
+    Atomics.store(i32, e + PG.OWNER, rg.tid);
+    Atomics.store(i32, e + PG.TAG, ownerTag(rg.slotNo, cls));
     return e;
   } finally {
     rg.unlock();

@@ -83,6 +83,8 @@ export class Region {
   mappedPages = 0;
   /** Thread id of the worker using this view (set when it claims its slot), the lock's holder id. */
   tid = NO_THREAD;
+  /** Its thread slot's number: 1 + the slot's index in the thread table (PG.TAG names owners by it). */
+  slotNo = 0;
 
   private constructor(memory: LinearMemory | null, base: number, maxBytes: number, segmentShift: number) {
     this.memory = memory as LinearMemory; // null only for metadataEnd's arithmetic
@@ -205,8 +207,13 @@ export class Region {
    * WebAssembly.Memory, from wasm or JS, detaches the old one), then the mapped page count.
    */
   sync(): void {
-    this.refreshViews();
-    this.mappedPages = Atomics.load(this.i32, this.hdr + H.MAPPED_PAGES);
+    if (this.i32.length === 0) this.refreshViews();
+    const mapped = Atomics.load(this.i32, this.hdr + H.MAPPED_PAGES);
+    // (Reading a growable SharedArrayBuffer's byteLength is a runtime call: only when needed.)
+    if (mapped !== this.mappedPages || this.memory.source instanceof WebAssembly.Memory) {
+      this.mappedPages = mapped;
+      this.refreshViews();
+    }
   }
 
   /** Word index of the entry of relative data page `r` (0 = first data page). */
@@ -236,6 +243,7 @@ export class Region {
       if (Atomics.compareExchange(i32, slot + T.STATE, ThreadState.FREE, ThreadState.ALIVE) === ThreadState.FREE) {
         const tid = Atomics.add(i32, this.hdr + H.NEXT_TID, 1) + 1;
         this.tid = tid;
+        this.slotNo = t + 1;
         i32.fill(this.nullEntry, slot + T.CURRENT, slot + T.CURRENT + NUM_CLASSES);
         initCache(i32, slot);
         Atomics.store(i32, slot + T.TID, tid);

@@ -7,19 +7,19 @@
  * it: both written out inline in heap.ts, the fast paths. This module holds their slow paths:
  * - refill (malloc found the list empty): one splice of up to CLASS_REFILL blocks from the free
  *   list of the class's current page (thread_pages.ts finds or makes one), one of them returned;
- * - drain (free found no room): the older half of the list goes back to its pages, a block at a
- *   time, and the pages are moved where they now belong (ThreadPages.giveBack);
+ * - drain (a push found no room): the older half of the list goes back to its pages, a block at
+ *   a time (ThreadPages.giveBack moves each page where it now belongs);
  * - flush: the whole list back (dispose, collect), and the same for the slot of a worker that has
  *   ended (reclaimThread).
  * A page's PG.USED counts its blocks in the cache as handed out, so the fast paths never touch a
- * page entry's counters: they are settled per refill and per drained block.
+ * page entry's counters: they are settled per refill and per block drained.
  * Bounds (size_classes.ts): CLASS_CACHE_CAP blocks per class, CACHE_WORKER_BYTES per worker.
  *
  * Invariants:
  * - Every block in the cache of worker W, class c, is a carved block of a small page of class c
  *   that W owns; it appears once, on no page list and in no other cache, and holds the heap's
  *   free key in its word Block.KEY.
- * - ROOM = CLASS_CACHE_CAP[c] − length of the list, never negative; HEAD is 0 when the list is empty.
+ * - ROOM = CLASS_CACHE_CAP[c] − length of the list, never negative; HEAD is 0 when it is empty.
  * - Each change of a list is a few plain stores with no call or loop between them, and V8 stops a
  *   terminated worker only at function entries and loop back edges: a worker cut anywhere leaves
  *   its lists whole, and at most one block, taken off a list and not yet put on another, lost.
@@ -45,9 +45,14 @@ export function initCache(i32: Int32Array, slot: number): void {
   }
 }
 
-/** Blocks in the cache of class `cls` of the slot at word `slot`, by its room word. */
-export function cachedCount(i32: Int32Array, slot: number, cls: number): number {
-  return CLASS_CACHE_CAP[cls]! - i32[cacheWord(slot, cls) + TC.ROOM]!;
+/**
+ * Blocks in the list from `head` of class `cls`, counted while they are carved blocks of pages of
+ * that class and no further than its cap.
+ */
+function listLength(rg: Region, head: number, cls: number): number {
+  let n = 0;
+  for (let b = head >>> 0; b !== 0 && n < CLASS_CACHE_CAP[cls]! && blockOfClass(rg, b, cls) !== 0; b = rg.i32[b >>> 2]! >>> 0) n++;
+  return n;
 }
 
 export class ThreadCache {
@@ -86,8 +91,8 @@ export class ThreadCache {
   }
 
   /**
-   * Free found no room in the list of `cls`: drains its older half back to the pages and pushes
-   * block `p` of page `e`. (Classes without a cache give `p` straight back to its page.)
+   * A push found no room in the list of `cls`: drains it to half its cap and pushes block `p` of
+   * page `e`. (Classes without a cache give `p` straight back to its page.)
    */
   pushDraining(p: number, e: number, cls: number): void {
     const cap = CLASS_CACHE_CAP[cls]!;
@@ -96,35 +101,43 @@ export class ThreadCache {
       this.pages.giveBack(e, p);
       return;
     }
-    this.drain(cls, cap >>> 1);
+    const kept = this.drain(cls, cap >>> 1);
     const i32 = this.rg.i32;
     const w = cacheWord(this.slot, cls);
     i32[p >>> 2] = i32[w + TC.HEAD]!;
     i32[w + TC.HEAD] = p;
-    i32[w + TC.ROOM] = i32[w + TC.ROOM]! - 1;
+    i32[w + TC.ROOM] = cap - kept - 1;
   }
 
-  /** Returns the blocks of the list of `cls` past its first `keep` to their pages. */
-  drain(cls: number, keep: number): void {
+  /**
+   * Returns the blocks of the list of `cls` past its first `keep` to their pages, and returns how
+   * many are left.
+   */
+  drain(cls: number, keep: number): number {
     const i32 = this.rg.i32;
     const w = cacheWord(this.slot, cls);
+    let kept = 0;
     if (keep === 0) {
+      // Off the list one block at a time, so that a cut here loses at most one.
       for (let b = i32[w + TC.HEAD]!; b !== 0; b = i32[w + TC.HEAD]!) {
         i32[w + TC.HEAD] = i32[b >>> 2]!;
-        i32[w + TC.ROOM] = i32[w + TC.ROOM]! + 1;
         this.pages.giveBack(this.entryOf(b), b >>> 0);
       }
-      return;
+    } else {
+      let cut = i32[w + TC.HEAD]!;
+      if (cut !== 0) kept = 1;
+      for (; kept < keep; kept++) {
+        const next = i32[cut >>> 2]!;
+        if (next === 0) break;
+        cut = next;
+      }
+      for (let b = cut === 0 ? 0 : i32[cut >>> 2]!; b !== 0; b = i32[cut >>> 2]!) {
+        i32[cut >>> 2] = i32[b >>> 2]!;
+        this.pages.giveBack(this.entryOf(b), b >>> 0);
+      }
     }
-    let cut = i32[w + TC.HEAD]!;
-    for (let k = 1; k < keep && cut !== 0; k++) cut = i32[cut >>> 2]!;
-    if (cut === 0) return;
-    // Off the list one block at a time, so that a cut here loses at most one.
-    for (let b = i32[cut >>> 2]!; b !== 0; b = i32[cut >>> 2]!) {
-      i32[cut >>> 2] = i32[b >>> 2]!;
-      i32[w + TC.ROOM] = i32[w + TC.ROOM]! + 1;
-      this.pages.giveBack(this.entryOf(b), b >>> 0);
-    }
+    i32[w + TC.ROOM] = CLASS_CACHE_CAP[cls]! - kept;
+    return kept;
   }
 
   /** Returns every cached block to its page. */
@@ -134,7 +147,7 @@ export class ThreadCache {
 
   /** Blocks in the list of `cls`. */
   length(cls: number): number {
-    return cachedCount(this.rg.i32, this.slot, cls);
+    return listLength(this.rg, this.rg.i32[cacheWord(this.slot, cls) + TC.HEAD]!, cls);
   }
 
   /** True when block `p` is in the list of `cls` (to confirm a double free). */
@@ -184,14 +197,10 @@ export function cachedByPage(rg: Region): Map<number, number> {
   return counts;
 }
 
-/** Blocks in the thread caches of the live slots, by class (from their room words). */
+/** Blocks in the thread caches of the live slots, by class. */
 export function cachedByClass(rg: Region): Float64Array {
   const counts = new Float64Array(NUM_CLASSES);
-  for (let t = 0; t < MAX_THREADS; t++) {
-    const slot = rg.threadsWord + t * THREAD_SLOT_WORDS;
-    if (Atomics.load(rg.i32, slot + T.STATE) !== ThreadState.ALIVE) continue;
-    for (let c = 0; c < NUM_CLASSES; c++) counts[c]! += cachedCount(rg.i32, slot, c);
-  }
+  forEachCached(rg, (_tid, cls) => counts[cls]!++);
   return counts;
 }
 

@@ -41,7 +41,6 @@ export class ThreadPages {
 
   constructor(
     private readonly rg: Region,
-    private readonly tid: number,
     slot: number,
     /** The heap's free key, which carved blocks get (H.FREE_KEY). */
     private readonly key: number,
@@ -148,7 +147,7 @@ export class ThreadPages {
     let released = 0;
     const keep: number[] = [];
     for (let cls = 0; cls < NUM_CLASSES; cls++) {
-      for (let e = adoptAbandoned(this.rg, cls, this.tid); e !== 0; e = adoptAbandoned(this.rg, cls, this.tid)) {
+      for (let e = adoptAbandoned(this.rg, cls); e !== 0; e = adoptAbandoned(this.rg, cls)) {
         collectThreadFree(this.rg.i32, e);
         if (this.rg.i32[e + PG.USED] === 0) {
           this.release(e);
@@ -206,7 +205,7 @@ export class ThreadPages {
         return e;
       }
     }
-    for (let adopted = adoptAbandoned(this.rg, cls, this.tid); adopted !== 0; adopted = adoptAbandoned(this.rg, cls, this.tid)) {
+    for (let adopted = adoptAbandoned(this.rg, cls); adopted !== 0; adopted = adoptAbandoned(this.rg, cls)) {
       this.rg.sync(); // its blocks may lie in pages another worker's growth mapped
       i32 = this.rg.i32;
       collectThreadFree(i32, adopted);
@@ -216,7 +215,7 @@ export class ThreadPages {
       }
       this.release(adopted);
     }
-    const e = acquireSpan(this.rg, CLASS_SPAN_PAGES[cls]!, cls, 1, this.tid);
+    const e = acquireSpan(this.rg, CLASS_SPAN_PAGES[cls]!, cls);
     this.rg.sync(); // the span may lie in pages another worker's growth mapped
     i32 = this.rg.i32;
     if (e === 0) {
@@ -237,6 +236,7 @@ export class ThreadPages {
   /** Gives page `e` (owned, in no list, no block handed out) back to the span bins. */
   private release(e: number): void {
     // PG.USED counts blocks on the thread-free list too, so an empty page has none there.
+    Atomics.store(this.rg.i32, e + PG.TAG, 0);
     Atomics.store(this.rg.i32, e + PG.OWNER, 0);
     releaseSpan(this.rg, e);
   }

@@ -335,9 +335,9 @@ function corruptFixture(): { heap: Heap; r: Raw; inject: Record<string, () => In
       r.i32[r.i32[cache112 + TC.HEAD]! >>> 2] = bad;
       return { kind: "cache-block", page: pageIndex(r, bad), pointer: bad };
     },
-    /** The (empty) 256-byte thread cache's room word is one too few. */
+    /** The (empty) 256-byte thread cache's room word is negative. */
     cacheCount: () => {
-      r.i32[r.firstSlot + T.CACHE + SIZE_CLASSES.indexOf(256) * TC.WORDS + TC.ROOM]! -= 1;
+      r.i32[r.firstSlot + T.CACHE + SIZE_CLASSES.indexOf(256) * TC.WORDS + TC.ROOM] = -1;
       return { kind: "cache-count" };
     },
     /** A free block of the 80-byte page lost its free key. */
