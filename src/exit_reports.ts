@@ -22,6 +22,7 @@ export function formatStats(s: HeapStats): string {
     ["segments", `${s.segmentsInUse} in use, ${s.segmentsCached} cached, ${mib(s.segmentBytes)} each`],
     ["growths", `${s.growths}`],
     ["large blocks", `${s.largeBlocks} (${mib(s.largeBytes)})`],
+    ["thread caches", `${s.cachedBlocks} free blocks (${mib(s.cachedBytes)}) in ${s.threads.length} workers' caches, at most ${mib(s.cacheLimitBytes)} each`],
   ];
   const lines = ["hakmem statistics", ...rows.map(([k, v]) => `  ${k!.padEnd(26)} ${v}`)];
   if (s.classes.length > 0) {

@@ -18,7 +18,7 @@ export { Heap, type HeapHandle, type TypedArrayConstructor } from "./heap.js";
 export { HeapCorruptionError, type TraceMode } from "./debug_heap.js";
 export { reclaimOnExit, type ExitEvents } from "./worker_exit.js";
 export type { HeapOptions } from "./options.js";
-export type { HeapStats, ClassStats } from "./stats.js";
+export type { HeapStats, ClassStats, ThreadStats } from "./stats.js";
 export type { CheckReport, HeapProblem } from "./heap_check.js";
 export type { BlockInfo } from "./heap_walk.js";
 export type { Backing, BackingKind, HeapBuffer } from "./memory.js";

@@ -14,8 +14,8 @@ import { H, Kind, PG, Page } from "./layout.js";
 import { pageHandedOut } from "./pages.js";
 import type { Region } from "./region.js";
 import { segmentCount } from "./segments.js";
-import { CLASS_CAPACITY, CLASS_SIZE, NUM_CLASSES } from "./size_classes.js";
-import { cachedByClass } from "./thread_cache.js";
+import { CACHE_WORKER_BYTES, CLASS_CAPACITY, CLASS_SIZE, NUM_CLASSES } from "./size_classes.js";
+import { forEachCached } from "./thread_cache.js";
 
 /** Blocks of one size class. */
 export interface ClassStats {
@@ -23,6 +23,8 @@ export interface ClassStats {
   size: number;
   /** Blocks in use. */
   liveBlocks: number;
+  /** Free blocks of the class in the workers' thread caches. */
+  cachedBlocks: number;
   /** Pages (spans) serving the class. */
   pages: number;
   /** Blocks those pages can hold. */
@@ -51,11 +53,28 @@ export interface HeapStats {
   segmentsCached: number;
   /** Times the buffer was grown. */
   growths: number;
-  /** Large blocks (runs of whole pages) in use, and their bytes. */
+  /** Large blocks (runs of whole pages) in use. */
   largeBlocks: number;
+  /** Bytes of the large blocks in use (whole pages). */
   largeBytes: number;
+  /** Free blocks kept in the workers' thread caches, and their bytes (part of heapBytes, not of liveBytes). */
+  cachedBlocks: number;
+  cachedBytes: number;
+  /** Most bytes one worker's thread caches can hold (the sum over classes of cap × block size). */
+  cacheLimitBytes: number;
   /** Per size class with any page, in order of size. */
   classes: ClassStats[];
+  /** Per worker attached to the heap, in order of thread id. */
+  threads: ThreadStats[];
+}
+
+/** What one worker holds, from {@link Heap.stats}. */
+export interface ThreadStats {
+  /** The worker's thread id (its `heap.threadId`). */
+  threadId: number;
+  /** Free blocks in its thread cache, and their bytes. */
+  cachedBlocks: number;
+  cachedBytes: number;
 }
 
 /** Walks the region and returns its statistics. */
@@ -82,15 +101,30 @@ export function collectStats(rg: Region): HeapStats {
       }
       r += n;
     }
-    const cached = cachedByClass(rg);
-    for (let c = 0; c < NUM_CLASSES; c++) used[c] = Math.max(0, used[c]! - cached[c]!);
+    const cached = new Float64Array(NUM_CLASSES);
+    const threads = new Map<number, ThreadStats>();
+    forEachCached(rg, (tid, cls) => {
+      cached[cls]!++;
+      const t = threads.get(tid) ?? { threadId: tid, cachedBlocks: 0, cachedBytes: 0 };
+      t.cachedBlocks++;
+      t.cachedBytes += CLASS_SIZE[cls]!;
+      threads.set(tid, t);
+    });
+    for (const tid of rg.liveThreads()) if (!threads.has(tid)) threads.set(tid, { threadId: tid, cachedBlocks: 0, cachedBytes: 0 });
+    let cachedBlocks = 0;
+    let cachedBytes = 0;
+    for (let c = 0; c < NUM_CLASSES; c++) {
+      used[c] = Math.max(0, used[c]! - cached[c]!);
+      cachedBlocks += cached[c]!;
+      cachedBytes += cached[c]! * CLASS_SIZE[c]!;
+    }
     const classes: ClassStats[] = [];
     let liveBytes = largeBytes;
     let liveBlocks = largeBlocks;
     for (let c = 0; c < NUM_CLASSES; c++) {
       if (pages[c] === 0) continue;
       const size = CLASS_SIZE[c]!;
-      classes.push({ size, liveBlocks: used[c]!, pages: pages[c]!, capacity: pages[c]! * CLASS_CAPACITY[c]! });
+      classes.push({ size, liveBlocks: used[c]!, cachedBlocks: cached[c]!, pages: pages[c]!, capacity: pages[c]! * CLASS_CAPACITY[c]! });
       liveBytes += used[c]! * size;
       liveBlocks += used[c]!;
     }
@@ -111,7 +145,11 @@ export function collectStats(rg: Region): HeapStats {
       growths: i32[rg.hdr + H.GROWTHS]!,
       largeBlocks,
       largeBytes,
+      cachedBlocks,
+      cachedBytes,
+      cacheLimitBytes: CACHE_WORKER_BYTES,
       classes,
+      threads: [...threads.values()].sort((a, b) => a.threadId - b.threadId),
     };
   } finally {
     rg.unlock();

@@ -197,13 +197,6 @@ export function cachedByPage(rg: Region): Map<number, number> {
   return counts;
 }
 
-/** Blocks in the thread caches of the live slots, by class. */
-export function cachedByClass(rg: Region): Float64Array {
-  const counts = new Float64Array(NUM_CLASSES);
-  forEachCached(rg, (_tid, cls) => counts[cls]!++);
-  return counts;
-}
-
 /**
  * Head entry of the small page of class `cls` of which `b` is a carved block, or 0 when it is
  * not one (outside the mapped pages, another kind of span, not a block start, not carved).

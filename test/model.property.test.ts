@@ -10,7 +10,12 @@
  * - no two live blocks overlap ([p, p + usableSize) intervals) and all lie in the mapped data;
  * - stats().liveBlocks and stats().liveBytes (sum of usableSize) agree with the model, and the
  *   per-class and large counts add up to them;
- * - a 0 return (or a failed realloc) leaves the model, the old block and stats() unchanged.
+ * - a 0 return (or a failed realloc) leaves the model, the old block and stats() unchanged;
+ * - blocks in the thread cache count as free (stats().cachedBlocks is the sum of the classes'),
+ *   and every 25 steps check() is clean (it verifies every cached block) and counts the model's
+ *   live blocks;
+ * - a second free of a freed pointer that no live block covers is a RangeError naming it, and
+ *   leaves stats() and check() as they were.
  * A second property runs bursts of same-size mallocs and strided frees on a 4 MiB heap, so that
  * pages of small classes fill up, leave and rejoin their queues, and are released when empty.
  * Set HAKMEM_FC_SEED to replay a run with a given seed.
@@ -31,6 +36,8 @@ type Op =
   | { kind: "realloc"; which: number; size: number }
   | { kind: "aligned"; alignLog: number; size: number }
   | { kind: "free"; which: number }
+  /** Frees again one of the pointers freed last (a double free, unless a live block covers it now). */
+  | { kind: "freeAgain"; which: number }
   /** `count` mallocs of `size` in a row (fills pages, so that pages become full). */
   | { kind: "burst"; size: number; count: number }
   /** Frees up to `count` blocks: every `stride`-th live block from `which` on. */
@@ -57,6 +64,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     arbitrary: fc.tuple(fc.integer({ min: 0, max: 20 }), sizeArb).map(([alignLog, size]): Op => ({ kind: "aligned", alignLog, size })),
   },
   { weight: 4, arbitrary: fc.nat().map((which): Op => ({ kind: "free", which })) },
+  { weight: 1, arbitrary: fc.nat().map((which): Op => ({ kind: "freeAgain", which })) },
 );
 
 interface Block {
@@ -67,13 +75,15 @@ interface Block {
 }
 
 /** What the runs exercised, to check that exhaustion and every op really happened. */
-const seen = { zeros: 0, reallocMoves: 0, reallocInPlace: 0, frees: 0, callocs: 0, aligned: 0, large: 0 };
+const seen = { zeros: 0, reallocMoves: 0, reallocInPlace: 0, frees: 0, callocs: 0, aligned: 0, large: 0, doubleFrees: 0 };
 
 class Model {
   readonly heap: Heap;
   readonly blocks = new Map<number, Block>();
   /** Live pointers in allocation order, for picking "which" block an op works on. */
   readonly order: number[] = [];
+  /** The pointers freed last (at most 64), for double frees. */
+  readonly freed: number[] = [];
   private nextId = 0;
 
   constructor(maxBytes = HEAP_BYTES) {
@@ -159,6 +169,20 @@ class Model {
         this.verify(b, b.usable, `block before free(${b.p})`);
         heap.free(b.p);
         this.remove(b.p);
+        this.freed.push(b.p);
+        if (this.freed.length > 64) this.freed.shift();
+        return;
+      }
+      case "freeAgain": {
+        if (this.freed.length === 0) return;
+        const p = this.freed[op.which % this.freed.length]!;
+        // A live block may cover it again (reused): then it is no double free.
+        for (const b of this.blocks.values()) if (p >= b.p && p < b.p + b.usable) return;
+        seen.doubleFrees++;
+        assert.throws(() => heap.free(p), (e: Error) => e instanceof RangeError && e.message.includes(`0x${p.toString(16)}`), `a second free(${p})`);
+        assert.deepEqual(heap.stats(), before, `a second free(${p}) changed the heap`);
+        const rep = heap.check();
+        assert.deepEqual(rep.problems, [], `check() after a second free(${p})`);
         return;
       }
       case "burst": {
@@ -212,6 +236,12 @@ class Model {
   check(step: number): void {
     const heap = this.heap;
     const s: HeapStats = heap.stats();
+    assert.equal(s.cachedBlocks, s.classes.reduce((sum, c) => sum + c.cachedBlocks, 0), `step ${step}: cached blocks by class`);
+    if (step % 25 === 0) {
+      const rep = heap.check();
+      assert.deepEqual(rep.problems, [], `step ${step}: check()`);
+      assert.equal(rep.liveBlocks, this.blocks.size, `step ${step}: check().liveBlocks`);
+    }
     let liveBytes = 0;
     for (const b of this.blocks.values()) liveBytes += b.usable;
     assert.equal(s.liveBlocks, this.blocks.size, `step ${step}: stats().liveBlocks`);
@@ -273,7 +303,7 @@ test("random malloc / calloc / realloc / alignedAlloc / free agree with the mode
   // The runs did exercise what they are meant to.
   assert.ok(seen.zeros > 0, "no allocation ever returned 0: exhaustion was not exercised");
   assert.ok(seen.reallocMoves > 0 && seen.reallocInPlace > 0, `realloc moves ${seen.reallocMoves}, in place ${seen.reallocInPlace}`);
-  assert.ok(seen.frees > 0 && seen.callocs > 0 && seen.aligned > 0 && seen.large > 0);
+  assert.ok(seen.frees > 0 && seen.callocs > 0 && seen.aligned > 0 && seen.large > 0 && seen.doubleFrees > 0);
 });
 
 /**
