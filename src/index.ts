@@ -15,6 +15,7 @@
 
 export { attachHeap, createHeap } from "./create.js";
 export { Heap, type HeapHandle, type TypedArrayConstructor } from "./heap.js";
+export type { StringBlock, TypedArray } from "./typed_views.js";
 export { HeapCorruptionError, type TraceMode } from "./debug_heap.js";
 export { reclaimOnExit, type ExitEvents } from "./worker_exit.js";
 export type { HeapOptions } from "./options.js";
