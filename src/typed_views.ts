@@ -11,8 +11,9 @@
  *   views on growable buffers several times slower) and lies over the heap's buffer as it is
  *   right after the allocation. The element type's alignment is always met: blocks are 8-byte
  *   aligned (16 from 16 bytes up) and no typed array has elements wider than 8 bytes.
- * - A view passed in (reallocAs, freeView) must be over the heap's current buffer and start at
- *   a live block; anything else throws before the heap is touched.
+ * - A view passed in (reallocAs, freeView) must be over a buffer that has been the heap's (the
+ *   current one, or an earlier buffer object of a shared WebAssembly.Memory, still valid) and
+ *   start at a live block; anything else throws before the heap is touched.
  * - Element counts are checked before any byte count is formed: a byte count above 2^32 − 1
  *   is a RangeError (the C overflow case, as for calloc), never a silent wrap.
  */
@@ -91,8 +92,28 @@ function describeView(view: TypedArray): string {
 }
 
 /**
- * Checks that `view` is a typed array over the heap's current buffer that may start a block,
- * and returns its byte offset. Whether a live block starts there is for free/realloc to say.
+ * Per heap, every buffer object that was its heap.buffer when a view was made or checked here. A
+ * shared WebAssembly.Memory hands out a new buffer object at each growth, and views over the
+ * earlier ones stay valid; a foreign buffer never gets into the set.
+ */
+const heapBuffers = new WeakMap<Heap, WeakSet<ArrayBufferLike>>();
+
+function noteBuffer(heap: Heap, buffer: ArrayBufferLike): void {
+  let known = heapBuffers.get(heap);
+  if (known === undefined) heapBuffers.set(heap, (known = new WeakSet()));
+  known.add(buffer);
+}
+
+/** A view over `heap.buffer` (as it is now) of `length` elements at `ptr`; its buffer noted. */
+function makeView<T extends TypedArray>(heap: Heap, type: TypedArrayConstructor<T>, ptr: number, length: number): T {
+  const buffer = heap.buffer;
+  noteBuffer(heap, buffer);
+  return new type(buffer, ptr, length);
+}
+
+/**
+ * Checks that `view` is a typed array over the heap's buffer that may start a block, and returns
+ * its byte offset. Whether a live block starts there is for free/realloc to say.
  */
 function blockOfView(heap: Heap, view: unknown, call: string): number {
   if (!ArrayBuffer.isView(view) || !(view instanceof (TypedArrayBase as typeof Int8Array))) {
@@ -100,11 +121,21 @@ function blockOfView(heap: Heap, view: unknown, call: string): number {
   }
   const v = view as TypedArray;
   // heap.u8 rather than heap.buffer: its getter first takes in growth by others (and by wasm code).
-  if (v.buffer !== heap.u8.buffer) {
+  const current = heap.u8.buffer;
+  noteBuffer(heap, current);
+  if (v.buffer !== current && !heapBuffers.get(heap)!.has(v.buffer)) {
     throw new RangeError(
       `hakmem: ${call}: the ${describeView(v)} is not over this heap's buffer (heap.buffer). It may be a view of another ` +
-        "buffer; of the buffer a WebAssembly.Memory had before it grew; or a view that came through postMessage, whose " +
-        "buffer object is a copy: make views in this worker with heap.view(Type, ptr, length) from the pointer",
+        "buffer, or one that came through postMessage, whose buffer object is a copy: make views in this worker with " +
+        "heap.view(Type, ptr, length) from the pointer",
+    );
+  }
+  if (v.buffer.byteLength === 0) {
+    // A heap's buffer is never empty: this one was detached by the growth of a non-shared
+    // WebAssembly.Memory, and the view no longer knows where it was.
+    throw new RangeError(
+      `hakmem: ${call}: the ${v.constructor.name} is detached: the heap's WebAssembly.Memory grew since it was made. ` +
+        "Keep the pointer (view.byteOffset, read before any allocation) and free it with free(ptr), or re-make the view with heap.view",
     );
   }
   if (v.byteOffset === 0) {
@@ -133,7 +164,7 @@ function onBlockOf<R>(call: string, op: () => R): R {
 export function mallocAs<T extends TypedArray>(heap: Heap, type: TypedArrayConstructor<T>, length: number): T | null {
   const call = `mallocAs(${typeName(type, "mallocAs(type, length)")}, ${describe(length)})`;
   const p = heap.malloc(byteCount(length, type.BYTES_PER_ELEMENT, call));
-  return p === 0 ? null : new type(heap.buffer, p, length);
+  return p === 0 ? null : makeView(heap, type, p, length);
 }
 
 /** {@link Heap.callocAs}. */
@@ -142,7 +173,7 @@ export function callocAs<T extends TypedArray>(heap: Heap, type: TypedArrayConst
   const bpe = type.BYTES_PER_ELEMENT;
   byteCount(length, bpe, call);
   const p = heap.calloc(length, bpe);
-  return p === 0 ? null : new type(heap.buffer, p, length);
+  return p === 0 ? null : makeView(heap, type, p, length);
 }
 
 /** {@link Heap.reallocAs}. */
@@ -154,7 +185,7 @@ export function reallocAs<T extends TypedArray>(heap: Heap, view: T, length: num
   // realloc(p, 0) frees and returns 0, which here would read as "heap full, view intact":
   // an empty view keeps a block of its own instead, as mallocAs(type, 0) does.
   const q = onBlockOf(call, () => heap.realloc(ptr, Math.max(bytes, 1)));
-  return q === 0 ? null : new type(heap.buffer, q, length);
+  return q === 0 ? null : makeView(heap, type, q, length);
 }
 
 /** {@link Heap.freeView}. */

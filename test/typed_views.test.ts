@@ -11,7 +11,9 @@
  *   reallocAs, the same number of views fits again after freeing;
  * - bad input: errors naming the type and length (or the view), the heap unchanged; freeView of
  *   foreign views (another heap's buffer at a live offset of this one, another buffer, a
- *   subarray, a DataView, byte 0, a double free);
+ *   subarray, a DataView, byte 0, a freed block; a double free in checked mode); views detached
+ *   by a non-shared WebAssembly.Memory's growth; views over the earlier buffer objects of a
+ *   shared one, which stay valid;
  * - strings: UTF-8 round trips (also unpaired surrogates, a BOM, random code units), exact
  *   byte lengths, reading after a WebAssembly.Memory was grown by someone else.
  */
@@ -331,10 +333,32 @@ describe("bad input", () => {
     const ptr = v.byteOffset;
     const big = heap.mallocAs(Uint8Array, 8 * MiB)!; // grows the memory
     assert.equal(v.length, 0, "the old view is detached");
-    assert.throws(() => heap.freeView(v), /not over this heap's buffer/);
+    assert.throws(() => heap.freeView(v), (e: Error) => e instanceof RangeError && /freeView\(view\): the Float64Array is detached: the heap's WebAssembly.Memory grew/.test(e.message));
+    assert.throws(() => heap.reallocAs(v, 3), /is detached/);
     heap.free(ptr);
     heap.freeView(big);
     assert.equal(heap.stats().liveBlocks, 0);
+  });
+
+  test("over a shared WebAssembly.Memory, views made before growth stay valid and can be resized and freed", () => {
+    const mem = new WebAssembly.Memory({ initial: 32, maximum: 2048, shared: true });
+    const heap = createHeap({ buffer: mem });
+    const v = heap.mallocAs(Float64Array, 16)!;
+    v.fill(2.5);
+    const w = heap.mallocAs(Int32Array, 4)!;
+    const big = heap.mallocAs(Uint8Array, 8 * MiB)!; // grows the memory: a new buffer object
+    assert.notEqual(v.buffer, heap.buffer, "the memory has a new buffer object");
+    assert.equal(v.length, 16);
+    const grown = heap.reallocAs(v, 4000)!;
+    assert.equal(grown.buffer, heap.buffer);
+    assert.ok(grown.subarray(0, 16).every((x) => x === 2.5));
+    heap.freeView(w);
+    heap.freeView(grown);
+    heap.freeView(big);
+    assert.equal(heap.stats().liveBlocks, 0);
+    // A view over another shared memory is still refused.
+    const other = new WebAssembly.Memory({ initial: 32, maximum: 64, shared: true });
+    assert.throws(() => heap.freeView(new Float64Array(other.buffer, 1 << 20, 2)), /not over this heap's buffer/);
   });
 });
 
