@@ -7,20 +7,10 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import { runProcess, type Finished } from "./processes.js";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-/** The scripts do nothing when they see the test runner's variable (it runs every file under build/test). */
-const ENV = { ...process.env };
-delete ENV.NODE_TEST_CONTEXT;
-
-function script(name: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [`build/test/${name}.js`, ...args], { cwd: ROOT, env: ENV, timeout: 120_000 }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : -1, stdout, stderr });
-    });
-  });
+function script(name: string, args: string[]): Promise<Finished> {
+  return runProcess(process.execPath, [`build/test/${name}.js`, ...args]);
 }
 
 for (const name of ["soak", "fuzz"]) {

@@ -8,21 +8,16 @@
 
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { ROOT, runProcess } from "./processes.js";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const TYPEDOC = join(ROOT, "node_modules", ".bin", "typedoc");
 
-function typedoc(args: string[], cwd: string): Promise<{ code: number; output: string }> {
-  return new Promise((resolve) => {
-    execFile(TYPEDOC, [...args, "--emit", "none", "--disableSources", "--skipErrorChecking"], { cwd, timeout: 120_000 }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : -1, output: stdout + stderr });
-    });
-  });
+async function typedoc(args: string[], cwd: string): Promise<{ code: number; output: string }> {
+  const r = await runProcess(TYPEDOC, [...args, "--emit", "none", "--disableSources", "--skipErrorChecking"], cwd);
+  return { code: r.code, output: r.stdout + r.stderr };
 }
 
 let probe = "";

@@ -12,29 +12,16 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { describeFailure, ROOT, runProcess, type Finished } from "./processes.js";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
+function runExample(name: string, args: string[]): Promise<Finished> {
+  return runProcess(process.execPath, [`build/examples/${name}.js`, ...args]);
 }
 
-function runExample(name: string, args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [`build/examples/${name}.js`, ...args], { cwd: ROOT, timeout: 120_000 }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof error.code === "number" ? error.code : -1;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-function assertRan(r: Run, name: string): void {
-  assert.equal(r.code, 0, `${name} exited with ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
+function assertRan(r: Finished, name: string): void {
+  assert.equal(r.code, 0, describeFailure(r, name));
   assert.match(r.stdout, new RegExp(`^${name}: OK`, "m"), `${name} printed no OK line:\n${r.stdout}`);
 }
 
@@ -66,7 +53,7 @@ const EXAMPLES: Array<[string, string[], (stdout: string) => void]> = [
 ];
 
 test("dist/ is built (the examples import the package by its name)", () => {
-  assert.ok(existsSync(new URL("dist/index.js", `file://${ROOT}`)), "run `npm run build` first (npm test does)");
+  assert.ok(existsSync(join(ROOT, "dist", "index.js")), "run `npm run build` first (npm test does)");
 });
 
 for (const [name, args, checkOutput] of EXAMPLES) {

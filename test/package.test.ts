@@ -18,35 +18,17 @@
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, posix } from "node:path";
-import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
+import { describeFailure, ROOT, runProcess as run, type Finished } from "./processes.js";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const BIN = join(ROOT, "node_modules", ".bin");
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a command; never rejects (the caller asserts on the code and shows the output). */
-function run(file: string, args: string[], cwd: string, timeout = 120_000): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(file, args, { cwd, timeout, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof error.code === "number" ? error.code : -1;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-function assertOk(r: Run, what: string): void {
-  assert.equal(r.code, 0, `${what} exited with ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
+function assertOk(r: Finished, what: string): void {
+  assert.equal(r.code, 0, describeFailure(r, what));
 }
 
 /** The files of a .tgz (ustar, as npm writes it): path (without the "package/" prefix) → bytes. */
