@@ -2,7 +2,7 @@
  * particles — a GC-free particle system in one thread, against the same system built of plain
  * JavaScript objects.
  *
- *   npm run build && npm run build:examples
+ *   npm run build && npm run build:dev       (or npm run examples: all three, at full size)
  *   node build/examples/particles.js [--frames N] [--spawn K] [--rounds R]
  *
  * Every frame spawns K particles, moves every live particle under gravity and kills those that
@@ -216,14 +216,12 @@ async function main(): Promise<number> {
   // A warm-up of each, untimed: until V8 optimizes the loops, their floats are boxed on the JS heap.
   runHeap(heap, Math.ceil(frames / 2), spawn, 1);
   runObjects(Math.ceil(frames / 2), spawn, 1);
-  const times = { heap: [] as number[], objects: [] as number[] };
   const runs = { heap: [] as RunResult[], objects: [] as RunResult[] };
   for (let r = 0; r < rounds; r++) {
     const results: Partial<Record<"heap" | "objects", RunResult>> = {};
     // Alternate which goes first, so that neither always runs on a warmer (or busier) machine.
     for (const which of r % 2 === 0 ? (["heap", "objects"] as const) : (["objects", "heap"] as const)) {
       const result = which === "heap" ? runHeap(heap, frames, spawn, 42 + r) : runObjects(frames, spawn, 42 + r);
-      times[which].push(result.ms);
       runs[which].push(result);
       results[which] = result;
     }
@@ -244,8 +242,8 @@ async function main(): Promise<number> {
     return 1;
   }
   const fps = (ms: number) => (frames / ms) * 1000;
-  const heapFps = fps(median(times.heap));
-  const objFps = fps(median(times.objects));
+  const heapFps = fps(median(runs.heap.map((run) => run.ms)));
+  const objFps = fps(median(runs.objects.map((run) => run.ms)));
   console.log(`particles: ${frames} frames, ${spawn} spawned per frame, median of ${rounds} runs each`);
   console.log(`  hakmem heap:   ${heapFps.toFixed(0)} frames/s, ${collections("heap")} garbage collections per run`);
   console.log(`  plain objects: ${objFps.toFixed(0)} frames/s, ${collections("objects")} garbage collections per run`);

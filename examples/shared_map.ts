@@ -1,15 +1,16 @@
 /**
  * shared_map — a hash map that lives in the heap, used by several worker_threads at once.
  *
- *   npm run build && npm run build:examples
+ *   npm run build && npm run build:dev       (or npm run examples: all three, at full size)
  *   node build/examples/shared_map.js [--workers T] [--words N] [--vocabulary V] [--seed S]
  *
  * The map (class SharedMap below) is a table of buckets with string keys and float64 values;
  * every entry is a heap block holding its key's UTF-8 bytes, and a bucket's lock word sits next
- * to its head pointer. The main thread creates it and posts two numbers to each worker: the
- * heap's handle and the map's pointer. Each worker attaches to the heap, counts the words of its
- * share of a generated text into the map (`add(word, 1)`: entries are allocated by whichever
- * worker meets a word first), deletes the words its share starts with, and disposes. The main
+ * to its head pointer. The main thread creates it and posts to each worker the heap's handle
+ * and two pointers: the map's and a barrier's (an int32 in the heap). Each worker attaches to
+ * the heap, counts the words of its share of a generated text into the map (`add(word, 1)`:
+ * entries are allocated by whichever worker meets a word first), waits at the barrier until
+ * every worker has counted, deletes the word its share starts with, and disposes. The main
  * thread then checks every count against a count it made alone, deletes every remaining entry
  * (freeing blocks that workers allocated: cross-worker frees), frees the map, and checks that
  * the heap is empty and consistent. Exits 1 with the first difference.

@@ -2,7 +2,7 @@
  * wasm_host — a JavaScript host and a WebAssembly module sharing one hakmem heap: strings and
  * arrays cross the boundary as pointers into the module's memory, without copies.
  *
- *   npm run build && npm run build:examples
+ *   npm run build && npm run build:dev       (or npm run examples: all three, at full size)
  *   node build/examples/wasm_host.js [--elements N]
  *
  * The module is examples/assembly/text.ts, compiled here from source with AssemblyScript's
