@@ -32,6 +32,7 @@ export type TraceMode = "alloc" | "free" | "all";
 
 /** A fault found by checked mode; its message names the pointer, page, class and fault. */
 export class HeapCorruptionError extends Error {
+  /** "HeapCorruptionError". */
   override name = "HeapCorruptionError";
   constructor(
     message: string,

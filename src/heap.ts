@@ -38,11 +38,15 @@ import { collectStats, type HeapStats } from "./stats.js";
 import { checkRegion, type CheckReport } from "./heap_check.js";
 import { renderMap } from "./heap_map.js";
 import { walkRegion, type BlockInfo } from "./heap_walk.js";
+import * as typedViews from "./typed_views.js";
+import type { StringBlock, TypedArray } from "./typed_views.js";
 
 /** A typed-array constructor usable with {@link Heap.view}. */
 export interface TypedArrayConstructor<T> {
   new (buffer: ArrayBufferLike, byteOffset: number, length: number): T;
+  /** Bytes per element: the alignment a pointer must have for it. */
   readonly BYTES_PER_ELEMENT: number;
+  /** The constructor's name ("Float64Array"), for error messages. */
   readonly name: string;
 }
 
@@ -348,6 +352,122 @@ export class Heap {
       );
     }
     return new type(this.region.memory.buffer, ptr, length);
+  }
+
+  // ─── Typed arrays and strings in blocks (the logic is in typed_views.ts) ──────────────────
+
+  /**
+   * Allocates a block for `length` elements of `type` and returns a length-fixed typed array
+   * over it, or null when the heap cannot hold it (as {@link Heap.malloc} returns 0). Not
+   * zeroed. Any typed array fits a block's alignment. `mallocAs(type, 0)` gives an empty view
+   * over a block of its own. Free it with {@link Heap.freeView}.
+   *
+   * The view is over {@link Heap.buffer} as it is now: over a non-shared `WebAssembly.Memory`,
+   * growth detaches it; keep the pointer (`view.byteOffset`) and re-create views after growth.
+   * @example
+   * ```ts
+   * const v = heap.mallocAs(Float64Array, 1000);
+   * if (v === null) throw new Error("heap full");
+   * v.fill(0.5);
+   * heap.freeView(v);
+   * ```
+   * @throws TypeError when `type` is not a typed-array constructor; TypeError / RangeError naming
+   * the type and the length when `length` is not a non-negative safe integer or its bytes
+   * exceed 2^32 − 1.
+   */
+  mallocAs<T extends TypedArray>(type: TypedArrayConstructor<T>, length: number): T | null {
+    return typedViews.mallocAs(this, type, length);
+  }
+
+  /**
+   * {@link Heap.mallocAs} with every element zero (0, or 0n for the BigInt arrays), as
+   * {@link Heap.calloc}. Null when the heap cannot hold it.
+   * @example
+   * ```ts
+   * const counts = heap.callocAs(Uint32Array, 256);   // 256 zeros
+   * if (counts === null) throw new Error("heap full");
+   * for (const byte of new TextEncoder().encode("hello")) counts[byte]++;
+   * heap.freeView(counts);
+   * ```
+   * @throws as {@link Heap.mallocAs}.
+   */
+  callocAs<T extends TypedArray>(type: TypedArrayConstructor<T>, length: number): T | null {
+    return typedViews.callocAs(this, type, length);
+  }
+
+  /**
+   * Resizes the block under `view` to `length` elements of the view's type and returns a new
+   * view over it, keeping the elements up to the smaller length, as {@link Heap.realloc}: in
+   * place when the block still fits, else moved (then `view` must no longer be used). Returns
+   * null when the heap cannot hold the new size, leaving `view` and its block intact.
+   * `reallocAs(view, 0)` gives an empty view over a block that still needs
+   * {@link Heap.freeView} (unlike `realloc(p, 0)`, which frees: here null means "heap full").
+   * @example
+   * ```ts
+   * let ids = heap.mallocAs(Int32Array, 4)!;
+   * ids.set([1, 2, 3, 4]);
+   * const grown = heap.reallocAs(ids, 1024);
+   * if (grown === null) throw new Error("heap full");   // ids is still valid then
+   * ids = grown;                                        // ids[0..3] are 1, 2, 3, 4
+   * heap.freeView(ids);
+   * ```
+   * @throws TypeError when `view` is not a typed array; RangeError when it is not over this
+   * heap's buffer or does not start a live block, and on a bad `length` (as
+   * {@link Heap.mallocAs}). The errors name the view's type, length and pointer.
+   */
+  reallocAs<T extends TypedArray>(view: T, length: number): T | null {
+    return typedViews.reallocAs(this, view, length);
+  }
+
+  /**
+   * Frees the block under `view`, which must start at the block (a view from
+   * {@link Heap.mallocAs}, {@link Heap.callocAs}, {@link Heap.reallocAs}, or {@link Heap.view}
+   * at a block's start). `freeView(null)` does nothing, as `free(0)`.
+   * @example
+   * ```ts
+   * const v = heap.mallocAs(Uint8Array, 64);
+   * heap.freeView(v);   // v may be null (heap full): then nothing happens
+   * ```
+   * @throws TypeError when `view` is not a typed array; RangeError naming the view's type,
+   * length and pointer when it is not over this heap's buffer or does not start a live block;
+   * the heap is left unchanged.
+   */
+  freeView(view: TypedArray | null): void {
+    typedViews.freeView(this, view);
+  }
+
+  /**
+   * Copies `s` into a new block as UTF-8 (with `TextEncoder.encodeInto`, no terminating NUL)
+   * and returns the block's pointer and byte length, for a WebAssembly module to read; null
+   * when the heap cannot hold it. Unpaired surrogates become U+FFFD. The empty string gets a
+   * block of its own. Free it with {@link Heap.free}.
+   * @example
+   * ```ts
+   * const s = heap.allocString("grüße");   // { ptr, len: 7 }
+   * if (s === null) throw new Error("heap full");
+   * wasm.exports.takeString(s.ptr, s.len);
+   * heap.free(s.ptr);
+   * ```
+   * @throws TypeError when `s` is not a string.
+   */
+  allocString(s: string): StringBlock | null {
+    return typedViews.allocString(this, s);
+  }
+
+  /**
+   * Decodes `len` bytes of UTF-8 at `ptr` into a string (invalid bytes become U+FFFD). The
+   * bytes may lie anywhere in the buffer (a heap block, or a WebAssembly module's own data).
+   * @example
+   * ```ts
+   * const ptr = wasm.exports.greeting();          // a pointer the module returns
+   * const len = wasm.exports.greetingLength();
+   * console.log(heap.readString(ptr, len));
+   * ```
+   * @throws TypeError / RangeError when `ptr` or `len` is not a non-negative integer, or the
+   * bytes run past the end of the buffer.
+   */
+  readString(ptr: number, len: number): string {
+    return typedViews.readString(this, ptr, len);
   }
 
   /**
@@ -692,7 +812,7 @@ export class Heap {
    */
   protected ensureUsable(fn: string): void {
     if (this.disposed) throw new Error(`hakmem: ${fn}() on a disposed heap`);
-    if (this.i32.length === 0) this.syncViews();
+    if (this.region.memory.replaced()) this.syncViews();
   }
 
   /** Copies the region's views and limits after growth (ours or another worker's). */

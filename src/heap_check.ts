@@ -94,6 +94,7 @@ export interface CheckReport {
   pagesInUse: number;
   /** Small pages (spans serving a size class) and large blocks. */
   smallPages: number;
+  /** Large blocks (runs of whole pages). */
   largeBlocks: number;
   /** Blocks in use (handed out and not freed; blocks on a thread-free list are free), large ones included. */
   liveBlocks: number;

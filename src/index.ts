@@ -15,11 +15,12 @@
 
 export { attachHeap, createHeap } from "./create.js";
 export { Heap, type HeapHandle, type TypedArrayConstructor } from "./heap.js";
+export type { StringBlock, TypedArray } from "./typed_views.js";
 export { HeapCorruptionError, type TraceMode } from "./debug_heap.js";
 export { reclaimOnExit, type ExitEvents } from "./worker_exit.js";
 export type { HeapOptions } from "./options.js";
 export type { HeapStats, ClassStats, ThreadStats } from "./stats.js";
-export type { CheckReport, HeapProblem } from "./heap_check.js";
+export { PROBLEM_KINDS, type CheckReport, type HeapProblem } from "./heap_check.js";
 export type { BlockInfo } from "./heap_walk.js";
 export type { Backing, BackingKind, HeapBuffer } from "./memory.js";
 export { CLASS_SIZE as SIZE_CLASSES, MID_MAX, SMALL_MAX } from "./size_classes.js";

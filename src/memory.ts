@@ -64,6 +64,15 @@ export class LinearMemory {
     return this.buffer.byteLength;
   }
 
+  /**
+   * True when someone grew a WebAssembly.Memory since `buffer` was read: its buffer object is a
+   * new one (and the old one is detached when the memory is not shared). (A view's length is no
+   * sure sign of detachment: V8's optimized code may read a detached view's old length.)
+   */
+  replaced(): boolean {
+    return this.source instanceof WebAssembly.Memory && this.source.buffer !== this.buffer;
+  }
+
   /** Re-reads the buffer after someone else may have grown it; true when it changed. */
   refresh(): boolean {
     if (this.source instanceof WebAssembly.Memory) {

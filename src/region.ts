@@ -207,12 +207,13 @@ export class Region {
    * WebAssembly.Memory, from wasm or JS, detaches the old one), then the mapped page count.
    */
   sync(): void {
-    if (this.i32.length === 0) this.refreshViews();
+    const replaced = this.memory.replaced();
+    if (replaced) this.refreshViews();
     const mapped = Atomics.load(this.i32, this.hdr + H.MAPPED_PAGES);
     // (Reading a growable SharedArrayBuffer's byteLength is a runtime call: only when needed.)
-    if (mapped !== this.mappedPages || this.memory.source instanceof WebAssembly.Memory) {
+    if (mapped !== this.mappedPages) {
       this.mappedPages = mapped;
-      this.refreshViews();
+      if (!replaced) this.refreshViews();
     }
   }
 

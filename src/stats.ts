@@ -57,8 +57,9 @@ export interface HeapStats {
   largeBlocks: number;
   /** Bytes of the large blocks in use (whole pages). */
   largeBytes: number;
-  /** Free blocks kept in the workers' thread caches, and their bytes (part of heapBytes, not of liveBytes). */
+  /** Free blocks kept in the workers' thread caches (part of heapBytes, not of liveBlocks). */
   cachedBlocks: number;
+  /** Their bytes (block sizes). */
   cachedBytes: number;
   /** Most bytes one worker's thread caches can hold (the sum over classes of cap × block size). */
   cacheLimitBytes: number;
@@ -72,8 +73,9 @@ export interface HeapStats {
 export interface ThreadStats {
   /** The worker's thread id (its `heap.threadId`). */
   threadId: number;
-  /** Free blocks in its thread cache, and their bytes. */
+  /** Free blocks in its thread cache. */
   cachedBlocks: number;
+  /** Their bytes (block sizes). */
   cachedBytes: number;
 }
 

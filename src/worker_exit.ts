@@ -12,6 +12,7 @@ import type { Heap } from "./heap.js";
 
 /** What `reclaimOnExit` needs of a worker: Node's `Worker` has it. */
 export interface ExitEvents {
+  /** Calls `listener` once, when the worker has exited. */
   once(event: "exit", listener: (code: number) => void): unknown;
 }
 

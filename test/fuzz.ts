@@ -5,7 +5,7 @@
  *   npm run fuzz -- --ops 200000 --seed 42            (checked mode)
  *   npm run fuzz -- --ops 50000 --default             (default mode: only the safe bad operations)
  *   options: --ops N  --seed S  --check-every K  --bad-rate R (0..1)  --max-mib M  --workers 1|2
- *            --quiet
+ *            --default | --checked  --quiet  --help
  *
  * What it asserts:
  * - good operations: every live block keeps the pattern of its id over the bytes it asked for
@@ -32,6 +32,7 @@
  */
 
 import { pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
 import { attachHeap, createHeap, HeapCorruptionError, MID_MAX, PAGE_SIZE, SIZE_CLASSES, type Heap } from "../src/index.js";
 import { H, Kind, PG } from "../src/layout.js";
 import { CLASS_SIZE } from "../src/size_classes.js";
@@ -567,38 +568,78 @@ export function formatSummary(s: FuzzSummary): string {
   return lines.join("\n");
 }
 
-function parseArgs(argv: string[]): Partial<FuzzOptions> & { quiet?: boolean } {
-  const out: Partial<FuzzOptions> & { quiet?: boolean } = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const num = (): number => {
-      const v = Number(argv[++i]);
-      if (!Number.isFinite(v)) throw new Error(`fuzz: ${a} needs a number, got ${argv[i]}`);
-      return v;
-    };
-    switch (a) {
-      case "--ops": out.ops = num(); break;
-      case "--seed": out.seed = num(); break;
-      case "--check-every": out.checkEvery = Math.max(1, num()); break;
-      case "--bad-rate": out.badRate = num(); break;
-      case "--max-mib": out.maxBytes = num() * 1048576; break;
-      case "--default": out.checked = false; break;
-      case "--workers": out.workers = num() === 1 ? 1 : 2; break;
-      case "--checked": out.checked = true; break;
-      case "--quiet": out.quiet = true; break;
-      case "--help":
-        console.log("usage: node build/test/fuzz.js [--ops N] [--seed S] [--check-every K] [--bad-rate R] [--max-mib M] [--workers 1|2] [--default] [--quiet]");
-        process.exit(0);
-        break;
-      default:
-        throw new Error(`fuzz: unknown argument ${a} (try --help)`);
-    }
-  }
+const USAGE = `usage: node build/test/fuzz.js [options]        (or: npm run fuzz -- [options])
+  --ops N           operations to run (default ${DEFAULT_FUZZ.ops})
+  --seed S          seed (default: from the clock, printed first)
+  --check-every K   check(), a pattern sweep and the model comparison every K ops (default ${DEFAULT_FUZZ.checkEvery})
+  --bad-rate R      share of bad operations, 0 to 1 (default ${DEFAULT_FUZZ.badRate})
+  --max-mib M       largest heap size in MiB (default ${DEFAULT_FUZZ.maxBytes / 1048576})
+  --workers 1|2     thread heaps on the buffer (default ${DEFAULT_FUZZ.workers})
+  --default         default mode: only the bad operations that are safe without checked mode
+  --checked         checked mode (the default)
+  --quiet           no progress lines
+  --help            this text`;
+
+type CommandLine = Partial<FuzzOptions> & { quiet: boolean };
+
+/** The command line's options; null for --help. Throws an Error naming the option it cannot use. */
+function readOptions(argv: string[]): CommandLine | null {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      ops: { type: "string" },
+      seed: { type: "string" },
+      "check-every": { type: "string" },
+      "bad-rate": { type: "string" },
+      "max-mib": { type: "string" },
+      workers: { type: "string" },
+      default: { type: "boolean", default: false },
+      checked: { type: "boolean", default: false },
+      quiet: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) return null;
+  if (values.default && values.checked) throw new Error("--default and --checked exclude each other");
+  /** The option's value as a number when given, checked by `ok`; `expected` says what it takes. */
+  const num = (name: "ops" | "seed" | "check-every" | "bad-rate" | "max-mib" | "workers", ok: (v: number) => boolean, expected: string): number | undefined => {
+    if (values[name] === undefined) return undefined;
+    const v = Number(values[name]);
+    if (!ok(v)) throw new Error(`--${name} takes ${expected}, got ${JSON.stringify(values[name])}`);
+    return v;
+  };
+  const positiveInt = (v: number) => Number.isSafeInteger(v) && v > 0;
+  const out: CommandLine = { quiet: values.quiet };
+  const ops = num("ops", positiveInt, "a positive integer");
+  const seed = num("seed", Number.isSafeInteger, "an integer");
+  const checkEvery = num("check-every", positiveInt, "a positive integer");
+  const badRate = num("bad-rate", (v) => v >= 0 && v <= 1, "a number from 0 to 1");
+  const maxMiB = num("max-mib", (v) => positiveInt(v) && v <= 4095, "an integer from 1 to 4095");
+  const workers = num("workers", (v) => v === 1 || v === 2, "1 or 2");
+  if (ops !== undefined) out.ops = ops;
+  if (seed !== undefined) out.seed = seed;
+  if (checkEvery !== undefined) out.checkEvery = checkEvery;
+  if (badRate !== undefined) out.badRate = badRate;
+  if (maxMiB !== undefined) out.maxBytes = maxMiB * 1048576;
+  if (workers !== undefined) out.workers = workers as 1 | 2;
+  if (values.default) out.checked = false;
+  if (values.checked) out.checked = true;
   return out;
 }
 
 function main(): void {
-  const args = parseArgs(process.argv.slice(2));
+  let args: CommandLine | null;
+  try {
+    args = readOptions(process.argv.slice(2));
+  } catch (e) {
+    console.error(`fuzz: ${(e as Error).message}\n${USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
+  if (args === null) {
+    console.log(USAGE);
+    return;
+  }
   const seed = args.seed ?? (Date.now() % 1_000_000_007);
   const { quiet, ...opts } = args;
   const log = quiet ? undefined : (line: string): void => console.log(line);

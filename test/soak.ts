@@ -3,7 +3,7 @@
  *
  *   npm run soak -- --seconds 600 --workers 8 --seed 42
  *   node build/test/soak.js [--seconds S] [--workers T] [--seed N] [--round-seconds R]
- *                           [--retain K] [--slots M] [--max-mib B] [--check]
+ *                           [--retain K] [--slots M] [--max-mib B] [--check] [--help]
  *
  * Rounds of R seconds (default 3): T stress workers (default 6) run over one heap, half of them
  * end with dispose(), half are terminated and reclaimed, and the blocks in the transfer array
@@ -15,72 +15,73 @@
  * does nothing when it finds itself started by the test runner.
  */
 
+import { parseArgs } from "node:util";
 import { runStress, type StressOptions } from "./workers/stress.js";
 
-const USAGE =
-  "usage: node build/test/soak.js [--seconds S] [--workers T] [--seed N] [--round-seconds R] [--retain K] [--slots M] [--max-mib B] [--check]";
+const USAGE = `usage: node build/test/soak.js [options]        (or: npm run soak -- [options])
+  --seconds S        how long to run, in seconds (default 60)
+  --workers T        stress workers per round, 1 to 100 (default 6)
+  --seed N           seed of the random choices (default 1)
+  --round-seconds R  length of a round, in seconds (default 3)
+  --retain K         blocks a worker keeps live at most (default 256)
+  --slots M          slots of the transfer array shared by the workers (default 1024)
+  --max-mib B        largest heap size in MiB, 1 to 4095 (default 1024)
+  --check            run the heap in checked mode
+  --help             this text`;
 
-function parseArgs(argv: string[]): StressOptions & { seconds: number } {
-  const o = {
-    seconds: 60, roundSeconds: 3, workers: 6, seed: 1, retain: 256, transferSlots: 1024, maxBytes: 1024 * 1048576, checked: false,
+type SoakOptions = StressOptions & { seconds: number };
+
+/** The command line's options; null for --help. Throws an Error naming the option it cannot use. */
+function readOptions(argv: string[]): SoakOptions | null {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      seconds: { type: "string", default: "60" },
+      "round-seconds": { type: "string", default: "3" },
+      workers: { type: "string", default: "6" },
+      seed: { type: "string", default: "1" },
+      retain: { type: "string", default: "256" },
+      slots: { type: "string", default: "1024" },
+      "max-mib": { type: "string", default: "1024" },
+      check: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) return null;
+  /** The option's value as a number, checked by `ok`; `expected` says what it takes. */
+  const num = (name: keyof typeof values, ok: (v: number) => boolean, expected: string): number => {
+    const v = Number(values[name]);
+    if (!ok(v)) throw new Error(`--${name} takes ${expected}, got ${JSON.stringify(values[name])}`);
+    return v;
   };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === "--check") {
-      o.checked = true;
-      continue;
-    }
-    if (arg === "--help" || arg === "-h") {
-      console.log(USAGE);
-      process.exit(0);
-    }
-    const value = Number(argv[++i]);
-    const positive = Number.isFinite(value) && value > 0;
-    const integer = Number.isInteger(value);
-    switch (arg) {
-      case "--seconds":
-        if (!positive) throw new Error(`--seconds takes a positive number`);
-        o.seconds = value;
-        break;
-      case "--round-seconds":
-        if (!positive) throw new Error(`--round-seconds takes a positive number`);
-        o.roundSeconds = value;
-        break;
-      case "--workers":
-        if (!positive || !integer || value > 100) throw new Error(`--workers takes an integer from 1 to 100`);
-        o.workers = value;
-        break;
-      case "--seed":
-        if (!integer) throw new Error(`--seed takes an integer`);
-        o.seed = value;
-        break;
-      case "--retain":
-        if (!positive || !integer) throw new Error(`--retain takes a positive integer`);
-        o.retain = value;
-        break;
-      case "--slots":
-        if (!positive || !integer) throw new Error(`--slots takes a positive integer`);
-        o.transferSlots = value;
-        break;
-      case "--max-mib":
-        if (!positive || !integer || value > 4095) throw new Error(`--max-mib takes an integer from 1 to 4095`);
-        o.maxBytes = value * 1048576;
-        break;
-      default:
-        throw new Error(`unknown argument ${arg}`);
-    }
-  }
-  // A round must end in time even on a loaded machine: generous, but a deadlock still shows.
-  return { ...o, roundTimeoutMs: Math.max(60_000, o.roundSeconds * 1000 * 10) };
+  const positive = (v: number) => Number.isFinite(v) && v > 0;
+  const positiveInt = (v: number) => Number.isSafeInteger(v) && v > 0;
+  const roundSeconds = num("round-seconds", positive, "a positive number");
+  return {
+    seconds: num("seconds", positive, "a positive number"),
+    roundSeconds,
+    workers: num("workers", (v) => positiveInt(v) && v <= 100, "an integer from 1 to 100"),
+    seed: num("seed", Number.isSafeInteger, "an integer"),
+    retain: num("retain", positiveInt, "a positive integer"),
+    transferSlots: num("slots", positiveInt, "a positive integer"),
+    maxBytes: num("max-mib", (v) => positiveInt(v) && v <= 4095, "an integer from 1 to 4095") * 1048576,
+    checked: values.check,
+    // A round must end in time even on a loaded machine: generous, but a deadlock still shows.
+    roundTimeoutMs: Math.max(60_000, roundSeconds * 1000 * 10),
+  };
 }
 
 async function main(): Promise<number> {
-  let options: ReturnType<typeof parseArgs>;
+  let options: SoakOptions | null;
   try {
-    options = parseArgs(process.argv.slice(2));
+    options = readOptions(process.argv.slice(2));
   } catch (e) {
     console.error(`soak: ${(e as Error).message}\n${USAGE}`);
     return 2;
+  }
+  if (options === null) {
+    console.log(USAGE);
+    return 0;
   }
   const t0 = performance.now();
   const stamp = () => `[${((performance.now() - t0) / 1000).toFixed(1).padStart(6)} s]`;

@@ -20,7 +20,11 @@ import(workerData.url).then(({ attachHeap }) => {
   }
   if (workerData.dispose) heap.dispose();
   parentPort.postMessage(heap.threadId);
+  // Either way the worker runs until terminate(): one that ended on its own could exit before
+  // the main thread took its message, and Node would then emit the exit before reclaimOnExit
+  // (called after the message) listens for it.
   if (!workerData.dispose) for (;;) {}
+  setInterval(() => {}, 1 << 30);
 });`;
 
 async function run(dispose: boolean): Promise<void> {
