@@ -24,7 +24,8 @@
  */
 
 import { checkAlignment, checkPointerType, checkSize, describe, hex } from "./arguments.js";
-import { Block, Entry, H, HO, Kind, PG, Page, T, TC, Tag } from "./layout.js";
+import { Block, Entry, H, HO, Kind, PG, Page, T, TC, Tag, ThreadState } from "./layout.js";
+import { holdLivenessLock } from "./liveness.js";
 import type { HeapBuffer } from "./memory.js";
 import type { HeapOptions } from "./options.js";
 import { listHolds, pushThreadFree } from "./pages.js";
@@ -89,6 +90,8 @@ export class Heap {
   protected i32: Int32Array;
   protected bytes: Uint8Array;
   private disposed = false;
+  /** Releases this worker's liveness lock (liveness.ts), where the runtime has Web Locks. */
+  private readonly releaseLiveness: (() => void) | undefined;
 
   /** @internal Use {@link createHeap}. */
   constructor(region: Region) {
@@ -110,6 +113,7 @@ export class Heap {
     this.mappedPages = region.mappedPages;
     this.i32 = region.i32;
     this.bytes = region.u8;
+    this.releaseLiveness = holdLivenessLock(this.heapId, this.tid);
   }
 
   /** The buffer that pointers index. It changes when a WebAssembly.Memory grows: re-read it. */
@@ -557,6 +561,7 @@ export class Heap {
     this.disposed = true;
     this.dataBytes = 0;
     this.region.releaseThreadSlot(this.slot);
+    this.releaseLiveness?.();
   }
 
   /**
@@ -578,24 +583,55 @@ export class Heap {
    * stopped by `worker.terminate()`): the blocks of its thread cache go back to its pages, and the
    * pages are abandoned as if it had disposed, so their blocks can be freed and their pages reused.
    * If it was stopped while holding the heap lock, the lock is freed and the span tables are
-   * rebuilt. Call it only for a worker that has ended. Returns the number of pages taken over.
-   * @throws RangeError when `threadId` is this worker's own id.
+   * rebuilt. Returns the number of pages taken over.
+   *
+   * Only for a worker that can no longer run: `terminate()` stops a worker only some time later
+   * (about 2 s for a busy Chromium worker), and a reclaim before that would hand its pages to others
+   * while it still allocates from them. {@link reclaimWhenGone} waits for that moment in every
+   * runtime and is the call to use. This one refuses a worker not known to have ended, unless
+   * `options.ended` says it has (in Node: after `await worker.terminate()`, or on its `exit` event).
+   * @throws RangeError when `threadId` is not a positive integer or is this worker's own id;
+   * Error when the worker may still be running.
    */
-  reclaimThread(threadId: number): number {
-    this.ensureUsable("reclaimThread");
-    if (!Number.isInteger(threadId) || threadId <= 0) {
-      throw new RangeError(`hakmem: reclaimThread(threadId): threadId must be a positive integer, got ${describe(threadId)}`);
-    }
-    if (threadId === this.tid) throw new RangeError(`hakmem: reclaimThread(${threadId}): that is this worker's own thread id`);
+  reclaimThread(threadId: number, options: { ended?: boolean } = {}): number {
+    this.checkReclaimable(threadId, "reclaimThread");
     this.syncViews();
     const rg = this.region;
+    const slot = rg.slotOfThread(threadId);
+    if (slot >= 0 && Atomics.load(this.i32, slot + T.STATE) !== ThreadState.ENDED) {
+      if (options.ended !== true) {
+        throw new Error(
+          `hakmem: reclaimThread(${threadId}): thread ${threadId} may still be running. Worker.terminate() stops a worker only some time later ` +
+            "(about 2 s for a busy Web Worker), and taking its pages before would corrupt the heap. " +
+            `Use \`await reclaimWhenGone(heap, worker, ${threadId})\`, which waits until it has ended; or, when you know it has ended ` +
+            `(Node: after \`await worker.terminate()\` or on its "exit" event), \`heap.reclaimThread(${threadId}, { ended: true })\``,
+        );
+      }
+      Atomics.compareExchange(this.i32, slot + T.STATE, ThreadState.ALIVE, ThreadState.ENDED);
+    }
     // Stopped inside the heap lock: free it, and rebuild what its operation may have left half done.
     if (takeOverLock(this.i32, rg.hdr + H.LOCK, threadId, this.tid)) repairSpans(rg);
-    const slot = rg.slotOfThread(threadId);
     if (slot >= 0) returnCacheOf(rg, slot, threadId);
     const pages = this.pages.abandonThread(threadId);
     if (slot >= 0) rg.releaseThreadSlot(slot);
     return pages;
+  }
+
+  /**
+   * @internal Checks a thread id given to reclaimThread or reclaimWhenGone (`fn`).
+   * @throws RangeError when it is not a positive integer or is this worker's own.
+   */
+  checkReclaimable(threadId: number, fn: string): void {
+    this.ensureUsable(fn);
+    if (!Number.isInteger(threadId) || threadId <= 0) {
+      throw new RangeError(`hakmem: ${fn}(threadId): threadId must be a positive integer, got ${describe(threadId)}`);
+    }
+    if (threadId === this.tid) throw new RangeError(`hakmem: ${fn}(${threadId}): that is this worker's own thread id`);
+  }
+
+  /** @internal The heap's random id (H.HEAP_ID), shared by all its workers: names its Web Locks. */
+  get heapId(): number {
+    return this.region.i32[this.region.hdr + H.HEAP_ID]!;
   }
 
   // ─── Slow paths ─────────────────────────────────────────────────────────────────────────

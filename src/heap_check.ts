@@ -180,7 +180,7 @@ export function lockForWalk(rg: Region, report: (p: HeapProblem) => void): boole
   const i32 = rg.i32;
   const index = rg.hdr + H.LOCK;
   if (Atomics.compareExchange(i32, index, 0, 1) === 0) return true;
-  if (!(i32.buffer instanceof SharedArrayBuffer)) {
+  if (typeof SharedArrayBuffer === "undefined" || !(i32.buffer instanceof SharedArrayBuffer)) {
     report({
       kind: "lock",
       message: `the heap lock (header word ${H.LOCK}) holds ${Atomics.load(i32, index)} on a non-shared heap, where nobody else can hold it: ` +
@@ -570,8 +570,8 @@ class Checker {
       const slot = rg.threadsWord + t * THREAD_SLOT_WORDS;
       const state = Atomics.load(i32, slot + T.STATE);
       if (state === ThreadState.FREE) continue;
-      if (state !== ThreadState.ALIVE) {
-        report({ kind: "thread-slot", message: `thread slot ${t} (word ${slot}) has state ${state}, expected ${ThreadState.FREE} (free) or ${ThreadState.ALIVE} (alive)` });
+      if (state !== ThreadState.ALIVE && state !== ThreadState.ENDED) {
+        report({ kind: "thread-slot", message: `thread slot ${t} (word ${slot}) has state ${state}, expected ${ThreadState.FREE} (free), ${ThreadState.ALIVE} (alive) or ${ThreadState.ENDED} (ended, not yet reclaimed)` });
         continue;
       }
       const tid = Atomics.load(i32, slot + T.TID);
@@ -721,7 +721,7 @@ class Checker {
     };
     for (let t = 0; t < MAX_THREADS; t++) {
       const slot = rg.threadsWord + t * THREAD_SLOT_WORDS;
-      if (Atomics.load(i32, slot + T.STATE) !== ThreadState.ALIVE) continue;
+      if (Atomics.load(i32, slot + T.STATE) === ThreadState.FREE) continue;
       const tid = Atomics.load(i32, slot + T.TID);
       if (!this.liveTids.has(tid)) continue;
       for (let c = 0; c < NUM_CLASSES; c++) {

@@ -74,6 +74,8 @@ export const enum H {
   ABANDONED = 13,
   /** HO bits: how the heap was created, so that every worker attached to it behaves alike. */
   OPTIONS = 14,
+  /** A random word naming this heap, for names outside the buffer (liveness.ts: Web Lock names). */
+  HEAP_ID = 15,
   // Line 1: the heap lock alone. It guards the span bins, the segment table and growth.
   LOCK = 16,
   // Line 2: counters written under the lock.
@@ -163,7 +165,10 @@ export const enum TC {
 /** States of a thread slot (T.STATE). */
 export const enum ThreadState {
   FREE = 0,
+  /** A worker uses the slot (or did, and nobody knows yet that it has ended). */
   ALIVE = 1,
+  /** Its worker is known to have ended (liveness.ts); its pages wait for reclaimThread. */
+  ENDED = 2,
 }
 
 // ─── Page table entries: word offsets within an entry ──────────────────────────────────────

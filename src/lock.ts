@@ -10,12 +10,16 @@
  * - Never held across a call into user code, and never taken twice by the same worker (there is
  *   no re-entry; finding one's own id in the word is a bug, and says so).
  * - Waiting spins briefly, then sleeps in Atomics.wait; where waiting is not allowed (a browser's
- *   main thread) it keeps spinning.
+ *   main thread) it spins, but for NO_WAIT_LIMIT_MS at most, then throws: a holder that long is a
+ *   worker terminated inside the heap, and spinning on would keep the page's event loop from ever
+ *   learning that (liveness.ts), a hang for good.
  * - A worker stopped by `terminate()` inside the lock leaves its id in the word: `takeOverLock`
  *   lets a survivor that reclaims that worker take it, repair, and release it.
  */
 
 const SPINS = 100;
+/** How long a thread that cannot Atomics.wait spins for the lock before it gives up. */
+const NO_WAIT_LIMIT_MS = 1000;
 
 /** Takes the lock at word `index` of `i32` for `holder` (a thread id, > 0). */
 export function lock(i32: Int32Array, index: number, holder: number): void {
@@ -39,7 +43,7 @@ export function takeOverLock(i32: Int32Array, index: number, dead: number, holde
 }
 
 function lockContended(i32: Int32Array, index: number, holder: number): void {
-  if (Atomics.load(i32, index) >>> 1 === holder || !(i32.buffer instanceof SharedArrayBuffer)) {
+  if (Atomics.load(i32, index) >>> 1 === holder || typeof SharedArrayBuffer === "undefined" || !(i32.buffer instanceof SharedArrayBuffer)) {
     throw new Error("hakmem: the heap lock is already held by this worker (re-entrant call into the heap)");
   }
   const mine = holder << 1;
@@ -47,6 +51,7 @@ function lockContended(i32: Int32Array, index: number, holder: number): void {
     if (Atomics.load(i32, index) === 0 && Atomics.compareExchange(i32, index, 0, mine) === 0) return;
   }
   let canWait = true;
+  let giveUpAt = 0;
   for (;;) {
     const v = Atomics.load(i32, index);
     if (v === 0) {
@@ -60,7 +65,13 @@ function lockContended(i32: Int32Array, index: number, holder: number): void {
         Atomics.wait(i32, index, v | 1, 10);
       } catch {
         canWait = false; // e.g. a browser's main thread: spin instead
+        giveUpAt = Date.now() + NO_WAIT_LIMIT_MS;
       }
+    } else if (Date.now() > giveUpAt) {
+      throw new Error(
+        `hakmem: the heap lock has been held by thread ${v >>> 1} for over ${NO_WAIT_LIMIT_MS} ms, and this thread (a browser's main thread?) cannot wait for it: ` +
+          `thread ${v >>> 1} was probably terminated inside the heap. Reclaim it (await reclaimWhenGone(heap, worker, ${v >>> 1})) and call again`,
+      );
     }
   }
 }

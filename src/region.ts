@@ -35,11 +35,11 @@ function alignUp(n: number, a: number): number {
 }
 
 /**
- * A random word for H.FREE_KEY, from the platform's cryptographic generator where there is one
- * (Node, browsers, Deno, Bun all have `crypto.getRandomValues`). Never 0, which a block holding
- * zeros would match.
+ * A random word (H.FREE_KEY, H.HEAP_ID), from the platform's cryptographic generator where there
+ * is one (Node, browsers, Deno, Bun all have `crypto.getRandomValues`). Never 0, which a block
+ * holding zeros would match.
  */
-function freeKey(): number {
+function randomWord(): number {
   const word = new Int32Array(1);
   const crypto = (globalThis as { crypto?: { getRandomValues(a: Int32Array): Int32Array } }).crypto;
   if (crypto !== undefined) crypto.getRandomValues(word);
@@ -155,7 +155,8 @@ export class Region {
     i32[h + H.ABANDONED] = (r.abandonedWord << 2) - config.base;
     for (let i = 0; i < CLASS_TABLE_WORDS; i++) i32[r.classTableWord + i] = SMALL_CLASS[i]!;
     i32[h + H.NEXT_TID] = 0;
-    i32[h + H.FREE_KEY] = freeKey();
+    i32[h + H.FREE_KEY] = randomWord();
+    i32[h + H.HEAP_ID] = randomWord();
     return r;
   }
 
@@ -254,21 +255,21 @@ export class Region {
     throw new Error(`hakmem: all ${MAX_THREADS} thread slots of the heap are in use`);
   }
 
-  /** The slot of the live thread with id `tid`, or -1. */
+  /** The occupied slot (alive, or ended and not yet reclaimed) of the thread with id `tid`, or -1. */
   slotOfThread(tid: number): number {
     for (let t = 0; t < MAX_THREADS; t++) {
       const slot = this.threadsWord + t * THREAD_SLOT_WORDS;
-      if (Atomics.load(this.i32, slot + T.STATE) === ThreadState.ALIVE && Atomics.load(this.i32, slot + T.TID) === tid) return slot;
+      if (Atomics.load(this.i32, slot + T.STATE) !== ThreadState.FREE && Atomics.load(this.i32, slot + T.TID) === tid) return slot;
     }
     return -1;
   }
 
-  /** Thread ids of the live thread slots. */
+  /** Thread ids of the occupied thread slots (alive, or ended and not yet reclaimed). */
   liveThreads(): number[] {
     const ids: number[] = [];
     for (let t = 0; t < MAX_THREADS; t++) {
       const slot = this.threadsWord + t * THREAD_SLOT_WORDS;
-      if (Atomics.load(this.i32, slot + T.STATE) === ThreadState.ALIVE) ids.push(Atomics.load(this.i32, slot + T.TID));
+      if (Atomics.load(this.i32, slot + T.STATE) !== ThreadState.FREE) ids.push(Atomics.load(this.i32, slot + T.TID));
     }
     return ids;
   }

@@ -69,6 +69,10 @@ export function acquireSpan(rg: Region, pages: number, kind: number, alignPages 
 export function releaseSpan(rg: Region, e: number): void {
   rg.lock();
   try {
+    // Coalesced into a free neighbour, `e` need not be a head any more: clear its owner here, or
+    // free() of a pointer into it could still take it for a page of that worker.
+    Atomics.store(rg.i32, e + PG.TAG, 0);
+    Atomics.store(rg.i32, e + PG.OWNER, 0);
     countInUse(rg, rg.pageOfEntry(e), rg.i32[e + PG.PAGES]!, -1);
     releaseLocked(rg, e);
   } finally {

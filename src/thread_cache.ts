@@ -176,7 +176,7 @@ export function forEachCached(rg: Region, visit: (tid: number, cls: number, b: n
   const i32 = rg.i32;
   for (let t = 0; t < MAX_THREADS; t++) {
     const slot = rg.threadsWord + t * THREAD_SLOT_WORDS;
-    if (Atomics.load(i32, slot + T.STATE) !== ThreadState.ALIVE) continue;
+    if (Atomics.load(i32, slot + T.STATE) === ThreadState.FREE) continue;
     const tid = Atomics.load(i32, slot + T.TID);
     for (let c = 0; c < NUM_CLASSES; c++) {
       let n = 0;

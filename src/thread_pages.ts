@@ -106,7 +106,7 @@ export class ThreadPages {
         this.spare[cls] = e;
         this.queues.pushBack(i32, e, cls);
       } else {
-        this.release(e);
+        this.release(e, cls);
       }
     }
   }
@@ -133,7 +133,7 @@ export class ThreadPages {
       if (full) q.removeFull(i32, e, cls);
       else q.remove(i32, e, cls);
       if (this.spare[cls] === e) this.spare[cls] = 0;
-      this.release(e);
+      this.release(e, cls);
       released++;
     });
     return released;
@@ -233,12 +233,18 @@ export class ThreadPages {
     return e;
   }
 
-  /** Gives page `e` (owned, in no list, no block handed out) back to the span bins. */
-  private release(e: number): void {
-    // PG.USED counts blocks on the thread-free list too, so an empty page has none there.
-    Atomics.store(this.rg.i32, e + PG.TAG, 0);
-    Atomics.store(this.rg.i32, e + PG.OWNER, 0);
-    releaseSpan(this.rg, e);
+  /**
+   * Gives page `e` (owned, in no list, no block handed out) back to the span bins. When `cls` is
+   * given and the heap lock cannot be had (lock.ts: a thread that cannot wait gives up), the page
+   * goes back to the end of its queue before the error goes on, so that the lists stay whole.
+   */
+  private release(e: number, cls = -1): void {
+    try {
+      releaseSpan(this.rg, e);
+    } catch (err) {
+      if (cls >= 0) this.queues.pushBack(this.rg.i32, e, cls);
+      throw err;
+    }
   }
 
   /**

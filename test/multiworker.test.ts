@@ -25,7 +25,7 @@
 import { afterEach, describe, test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { Worker } from "node:worker_threads";
-import { attachHeap, createHeap, type Heap } from "../src/index.js";
+import { attachHeap, createHeap, reclaimWhenGone, type Heap } from "../src/index.js";
 import { H } from "../src/layout.js";
 import { logBetween, makeId, rng, stressSize, verifyBlock, writeBlock } from "./workers/blocks.js";
 import { Ctl, type AttachData, type GrowData, type GrowReport, type StressWorkerData, type VictimData } from "./workers/protocol.js";
@@ -237,10 +237,13 @@ describe("multi-worker", { concurrency: false }, () => {
     await waitUntil(() => Atomics.load(control, Ctl.PROGRESS) >= 5, 10_000, "the victim's loop");
     const used = heap.stats();
     assert.ok(used.liveBlocks >= BLOCKS, `the victim's ${BLOCKS} blocks are live (${used.liveBlocks})`);
-    await w.terminate();
+    assert.throws(() => heap.reclaimThread(tid), /may still be running.*reclaimWhenGone/s, "a running worker is not reclaimed");
+    const terminated = w.terminate();
+    // Right after terminate(), before it has ended: reclaimWhenGone waits for its exit.
+    const reclaimed = await reclaimWhenGone(heap, w, tid);
+    await terminated;
     assert.equal(lockWord(heap), 0, "the heap lock is free");
 
-    const reclaimed = heap.reclaimThread(tid);
     assert.ok(reclaimed > 0, `reclaimThread(${tid}) took over the victim's pages (${reclaimed})`);
     assert.equal(heap.reclaimThread(tid), 0, "a second reclaim finds nothing");
     const afterReclaim = heap.stats();
@@ -337,7 +340,7 @@ describe("multi-worker", { concurrency: false }, () => {
       if (held) heldByVictim++;
       let reclaimed: number;
       try {
-        reclaimed = heap.reclaimThread(tid);
+        reclaimed = heap.reclaimThread(tid, { ended: true }); // terminate() resolved: it has ended
       } catch (e) {
         throw new Error(`${what}: reclaimThread(${tid}) threw (the victim ${held ? "held" : "did not hold"} the heap lock): ${(e as Error).stack ?? e}`);
       }

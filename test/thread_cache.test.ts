@@ -146,7 +146,7 @@ describe("the thread cache", () => {
     assert.ok(cached > 50, `the worker's caches hold ${cached} blocks`);
     await worker.terminate();
     assert.equal(heap.stats().threads.find((t) => t.threadId === tid)!.cachedBlocks, cached, "its cache is still in its slot");
-    assert.ok(heap.reclaimThread(tid) > 0);
+    assert.ok(heap.reclaimThread(tid, { ended: true }) > 0);
     assertClean(heap, "after reclaimThread");
     const live = out[0]!;
     assert.equal(heap.stats().liveBlocks, live, "only the blocks it handed out are live");

@@ -285,7 +285,7 @@ function watch(heap: Heap, run: Running): Promise<WorkerSummary> {
             () => {
               run.state = "terminated";
               try {
-                const reclaimed = heap.reclaimThread(run.tid);
+                const reclaimed = heap.reclaimThread(run.tid, { ended: true }); // terminate() resolved: it has ended
                 const again = heap.reclaimThread(run.tid);
                 if (reclaimed <= 0) return fail(`reclaimThread(${run.tid}) after terminate() returned ${reclaimed}; the worker owned pages`);
                 if (again !== 0) return fail(`a second reclaimThread(${run.tid}) returned ${again}, expected 0`);
