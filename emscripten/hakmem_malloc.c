@@ -16,8 +16,11 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <string.h>
 #include <emscripten/emscripten.h>
+
+#ifdef __cplusplus /* em++ compiles .c files as C++ */
+extern "C" {
+#endif
 
 /* The heap in JS (hakmem_library.js). Sizes and pointers are passed as uint32. */
 extern void *hakmem_js_malloc(size_t size);
@@ -112,3 +115,7 @@ void *sbrk(intptr_t increment) {
 void *emscripten_builtin_malloc(size_t size) __attribute__((alias("malloc")));
 void emscripten_builtin_free(void *ptr) __attribute__((alias("free")));
 void *emscripten_builtin_memalign(size_t alignment, size_t size) __attribute__((alias("memalign")));
+
+#ifdef __cplusplus
+}
+#endif
