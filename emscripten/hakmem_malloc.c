@@ -111,10 +111,15 @@ void *sbrk(intptr_t increment) {
   return p;
 }
 
-/* Emscripten's own code allocates through these (thread stacks, TLS, mmap). */
+/* Emscripten's own code allocates through these (thread stacks, TLS, mmap), musl through the
+ * __libc_ names (atexit, locales, time zones, dlerror). */
 void *emscripten_builtin_malloc(size_t size) __attribute__((alias("malloc")));
 void emscripten_builtin_free(void *ptr) __attribute__((alias("free")));
 void *emscripten_builtin_memalign(size_t alignment, size_t size) __attribute__((alias("memalign")));
+void *__libc_malloc(size_t size) __attribute__((alias("malloc")));
+void __libc_free(void *ptr) __attribute__((alias("free")));
+void *__libc_calloc(size_t count, size_t size) __attribute__((alias("calloc")));
+void *__libc_realloc(void *ptr, size_t size) __attribute__((alias("realloc")));
 
 #ifdef __cplusplus
 }
