@@ -112,7 +112,8 @@ export async function runWasmSuite(o: WasmSuiteOptions): Promise<WasmSuiteResult
     o.log(`wasm rows skipped: ${EMCC_MISSING}`);
     return { markdown: `\n## C compiled to WebAssembly\n\nSkipped: ${EMCC_MISSING}.\n`, json: { skipped: EMCC_MISSING } };
   }
-  const version = execFileSync(emcc, ["--version"], { encoding: "utf8", env: { ...process.env, NODE_PATH: "/usr/share/nodejs" } }).split("\n")[0]!;
+  const banner = execFileSync(emcc, ["--version"], { encoding: "utf8", env: { ...process.env, NODE_PATH: "/usr/share/nodejs" } });
+  const version = `emcc ${/\d+\.\d+\.\d+/.exec(banner)?.[0] ?? banner.split("\n")[0]}`;
   type Job = { row: string; heap: WasmHeap; js: string; args: string[]; kind: "workload" | "program" };
   const jobs: Job[][] = []; // per row: one job per heap
   const notes: string[] = [];
