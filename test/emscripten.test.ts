@@ -16,7 +16,7 @@ import type { Heap, HeapHandle } from "../src/index.js";
 
 const emcc = findEmcc();
 const skip = emcc === null ? EMCC_MISSING : false;
-if (emcc === null) console.log(`# skipped: the Emscripten tests (${EMCC_MISSING})`);
+if (emcc === null) console.log(`skipped: the Emscripten tests (${EMCC_MISSING})`);
 
 const source = (name: string): string => fileURLToPath(new URL(`../../test/wasm/${name}`, import.meta.url));
 const build = (spec: BuildSpec): Promise<string> => buildProgram(emcc!, spec);

@@ -10,7 +10,7 @@ import { EMCC_MISSING, buildProgram, findEmcc, runProgram, type WasmHeap } from 
 import { REAL_PROGRAMS, programSource } from "../bench/wasm/programs.js";
 
 const emcc = findEmcc();
-if (emcc === null) console.log(`# skipped: the real programs on hakmem (${EMCC_MISSING})`);
+if (emcc === null) console.log(`skipped: the real programs on hakmem (${EMCC_MISSING})`);
 
 describe("Emscripten: real programs print the same on hakmem as on dlmalloc", { skip: emcc === null ? EMCC_MISSING : false }, () => {
   for (const p of REAL_PROGRAMS) {
