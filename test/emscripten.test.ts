@@ -44,6 +44,20 @@ describe("Emscripten: C API on hakmem", { skip }, () => {
     assert.equal(r.code, 0);
   });
 
+  it("stops a double free and an overflow in checked mode (HAKMEM_CHECK=1)", async () => {
+    const js = await build({ name: "misuse", sources: [source("misuse.c")], heap: "hakmem" });
+    const ok = await runProgram(js, ["none"], 60_000, { HAKMEM_CHECK: "1" });
+    assert.equal(ok.code, 0);
+    assert.match(ok.stdout, /not reached/); // (a correct program runs through)
+    const double = await runProgram(js, ["double"], 60_000, { HAKMEM_CHECK: "1" });
+    assert.notEqual(double.code, 0);
+    assert.doesNotMatch(double.stdout, /not reached/);
+    assert.match(double.stderr, /HeapCorruptionError: hakmem: free\(0x[0-9a-f]+ \(\d+\)\): double free/);
+    const overflow = await runProgram(js, ["overflow"], 60_000, { HAKMEM_CHECK: "1" });
+    assert.notEqual(overflow.code, 0);
+    assert.match(overflow.stderr, /HeapCorruptionError: hakmem: free\(0x[0-9a-f]+ \(\d+\)\): write past the end of the block/);
+  });
+
   it("serves pthreads: cross-thread frees, thread exit, a killed thread reclaimed", async () => {
     const js = await build({ name: "threads", sources: [source("threads.c")], heap: "hakmem", threads: 4 });
     const r = await runProgram(js, [], 60_000);

@@ -140,15 +140,15 @@ export interface RunResult {
 const REPORT = "HAKMEM_WASM_REPORT ";
 
 /**
- * Runs a built program under Node with `args`.
+ * Runs a built program under Node with `args` (and `env` added to this process's environment).
  * @throws Error when it does not report (it crashed before exit, or timed out).
  */
-export function runProgram(js: string, args: string[] = [], timeoutMs = 120_000): Promise<RunResult> {
+export function runProgram(js: string, args: string[] = [], timeoutMs = 120_000, env: Record<string, string> = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
       [js, ...args],
-      { env: { ...process.env, HAKMEM_WASM_REPORT: "1" }, timeout: timeoutMs, maxBuffer: 64 << 20 },
+      { env: { ...process.env, ...env, HAKMEM_WASM_REPORT: "1" }, timeout: timeoutMs, maxBuffer: 64 << 20 },
       (err, stdout, stderr) => {
         const line = stderr.split("\n").find((l) => l.startsWith(REPORT));
         if (line === undefined) {
