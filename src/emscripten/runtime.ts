@@ -28,6 +28,7 @@
 
 import { attachHeap, createHeap } from "../create.js";
 import type { Heap } from "../heap.js";
+import { reclaimOnExit, type ExitEvents } from "../worker_exit.js";
 
 /** What the library passes in from the glue: the module's Memory and its internals. */
 export interface ModuleSide {
@@ -155,25 +156,16 @@ export function pthreadMaybeExited(): boolean {
   return true;
 }
 
-/** The Node `exit` event of a worker, or nothing for a browser Worker. */
-interface MaybeExitEvents {
-  once?: (event: "exit", listener: () => void) => unknown;
-}
-
 /**
  * On the main thread, right before Emscripten terminates the worker running `pthread`
  * (pthread_kill): once that worker has really exited, takes over the pages of its heap. Under
  * Node the worker's `exit` event tells when; browsers give no such event, and the pages stay
  * with the dead thread (a leak of at most its partly used pages).
  */
-export function pthreadKilled(pthread: number, worker: MaybeExitEvents | undefined): void {
+export function pthreadKilled(pthread: number, worker: Partial<ExitEvents> | undefined): void {
   if (side === null || heap === null) return;
   const tid = unregister(registryWords(side), pthread);
-  if (tid === 0 || worker === undefined || typeof worker.once !== "function") return;
-  const survivor = heap;
-  worker.once("exit", () => {
-    survivor.reclaimThread(tid);
-  });
+  if (tid !== 0 && typeof worker?.once === "function") reclaimOnExit(heap, worker as ExitEvents, tid);
 }
 
 /**
