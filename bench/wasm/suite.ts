@@ -7,6 +7,8 @@
  *   random_mixed (one thread), larson_t1/t2/t4 (pthreads), xthread (pthreads, every free
  *   cross-thread), on hakmem, dlmalloc and emmalloc. Figure: iterations/s timed inside the
  *   program (its RESULT line); peak Memory.
+ * - spin_t1, spin_t2 (bench/wasm/spin.c, one build): threads that only compute, the control
+ *   for the scaling figures: how much parallelism the machine gave during the run.
  * - The boundary (bench/wasm/boundary.c) on each heap: nanoseconds of a wasm->JS call of an
  *   empty import, of a wasm call, of a malloc/free pair and of a batch of them: what the crossing
  *   costs that every hakmem malloc and free makes.
@@ -46,6 +48,8 @@ interface WorkloadRow {
   args: string[];
   describe: string;
   flags?: string[];
+  /** The heaps it runs on (default: all three). */
+  heaps?: readonly WasmHeap[];
 }
 
 const source = (file: string): string => fileURLToPath(new URL(`../../../bench/wasm/${file}`, import.meta.url));
@@ -61,6 +65,15 @@ function workloadRows(quick: boolean): WorkloadRow[] {
     args: [String(t), "1000", "4", String(r), "16", "1009", "42"],
     describe: `T=${t} threads, M=1,000, 16–1,024 B, G=4 generations × R=${r.toLocaleString("en-US")} ops/thread, seed 42`,
   });
+  const spin = (t: number): WorkloadRow => ({
+    name: `spin_t${t}`,
+    source: source("spin.c"),
+    threads: 3,
+    args: [String(t), String(quick ? 100_000_000 : 400_000_000)],
+    describe: `control: T=${t} threads that only compute (no allocation)`,
+    flags: ["-sPROXY_TO_PTHREAD"],
+    heaps: ["hakmem"],
+  });
   return [
     {
       name: "random_mixed",
@@ -72,6 +85,8 @@ function workloadRows(quick: boolean): WorkloadRow[] {
     larson(1),
     larson(2),
     larson(4),
+    spin(1),
+    spin(2),
     {
       name: "boundary",
       source: source("boundary.c"),
@@ -125,7 +140,7 @@ export async function runWasmSuite(o: WasmSuiteOptions): Promise<WasmSuiteResult
   const rows = workloadRows(o.quick);
   for (const w of rows) {
     const perHeap: Job[] = [];
-    for (const heap of HEAPS_WORKLOADS) {
+    for (const heap of w.heaps ?? HEAPS_WORKLOADS) {
       o.log(`building ${w.name} on ${heap}`);
       const spec: BuildSpec = { name: w.source.replace(/.*\//, "").replace(/\.c$/, ""), sources: [w.source], heap, threads: w.threads, flags: w.flags };
       perHeap.push({ row: w.name, heap, js: await buildProgram(emcc, spec), args: w.args, kind: "workload" });
@@ -226,7 +241,7 @@ function render(
   lines.push("| workload | parameters | hakmem | dlmalloc | emmalloc | hakmem / dlmalloc | hakmem / emmalloc | peak Memory (hakmem / dlmalloc / emmalloc) |");
   lines.push("| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |");
   const data: Record<string, unknown> = {};
-  for (const w of rows.filter((r) => r.name !== "boundary")) {
+  for (const w of rows.filter((r) => r.name !== "boundary" && r.heaps === undefined)) {
     const [h, d, e] = HEAPS_WORKLOADS.map((heap) => median(get(w.name, heap)));
     const ratio = (a: Summary | null, b: Summary | null): string => (a === null || b === null ? "n/a" : fmtRatio(a.median / b.median));
     lines.push(
@@ -240,8 +255,13 @@ function render(
     const b = median(get("larson_t1", heap));
     return a === null || b === null ? "n/a" : fmtRatio(a.median / b.median);
   };
+  const spin1 = median(get("spin_t1", "hakmem"));
+  const spin2 = median(get("spin_t2", "hakmem"));
+  const control = spin1 === null || spin2 === null ? "n/a" : fmtRatio(spin2.median / spin1.median);
   lines.push("", `Scaling of the summed rate: larson_t2 / larson_t1: ${HEAPS_WORKLOADS.map((heap) => `${heap} ${scaling(heap, 2)}`).join(", ")}; ` +
-    `larson_t4 / larson_t1: ${HEAPS_WORKLOADS.map((heap) => `${heap} ${scaling(heap, 4)}`).join(", ")}.`);
+    `larson_t4 / larson_t1: ${HEAPS_WORKLOADS.map((heap) => `${heap} ${scaling(heap, 4)}`).join(", ")}. ` +
+    `Control: two threads that only compute ran at ${control} the rate of one (bench/wasm/spin.c; 2× on an idle 2-core machine): the parallelism the machine gave during this run.`);
+  data.spinScaling = spin1 === null || spin2 === null ? null : spin2.median / spin1.median;
   lines.push("", "### The wasm->JS boundary (ns per iteration, median over the runs)", "");
   lines.push("| heap | wasm->JS call of an empty import | wasm call | malloc(64) + free, same block | malloc + free in batches of 100, 16–1,024 B |");
   lines.push("| --- | ---: | ---: | ---: | ---: |");
@@ -258,7 +278,7 @@ function render(
     lines.push("", `Each hakmem malloc and free is one wasm->JS call: of hakmem's ${pair!.toFixed(1)} ns per pair, two calls take about ${(2 * call!).toFixed(1)} ns.`);
   }
   data.boundary = boundaryData;
-  for (const w of rows.filter((r) => r.name !== "boundary")) {
+  for (const w of rows.filter((r) => r.name !== "boundary" && r.heaps === undefined)) {
     const sums = new Set(HEAPS_WORKLOADS.flatMap((heap) => [...(get(w.name, heap)?.outputs ?? [])]));
     if (sums.size > 1) lines.push("", `Warning: ${w.name}: the heaps disagree on the checksum (${[...sums].join(", ")}).`);
   }
