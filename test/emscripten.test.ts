@@ -180,8 +180,10 @@ describe("Emscripten: the host shares the heap", { skip }, () => {
     });
     assert.ok(reply.intact, "the worker saw C's patterns");
     reply.fromJs.forEach((p, k) => assert.equal(m._c_check_free(p, 64 + k, k + 100), 1, `worker block ${k} freed by C`));
-    // Growth by another thread: a shared Memory grown from JS is picked up too.
+    // Growth by others of a shared Memory, from JS and from wasm, is picked up too.
     WebAssembly.Memory.prototype.grow.call(handle.memory, 16);
+    assert.ok(m._c_memory_grow(16) > 0, "memory.grow from wasm");
+    assert.equal(m._c_check_free(m._c_alloc(5000, 77), 5000, 77), 1);
     assert.deepEqual(heap.check().problems, []);
     assert.equal(heap.stats().liveBlocks, liveBefore, "every block traded was freed");
   });
