@@ -23,7 +23,6 @@ import { emccArgs, libraryPath, sourcePath } from "../../src/emscripten/index.js
 
 /** The heaps a program can be built with. */
 export type WasmHeap = "hakmem" | "dlmalloc" | "emmalloc";
-export const WASM_HEAPS: readonly WasmHeap[] = ["hakmem", "dlmalloc", "emmalloc"];
 
 /** The line to print when emcc is missing. */
 export const EMCC_MISSING = "emcc not found on PATH: install Emscripten with `apt-get install -y emscripten node-acorn`";
@@ -46,10 +45,11 @@ export function findEmcc(): string | null {
   return null;
 }
 
-let emccVersion: string | undefined;
-function version(emcc: string): string {
-  emccVersion ??= execFileSync(emcc, ["--version"], { env: EMCC_ENV, encoding: "utf8" }).split("\n")[0]!;
-  return emccVersion;
+let versionLine: string | undefined;
+/** The first line of `emcc --version`. */
+export function emccVersion(emcc: string): string {
+  versionLine ??= execFileSync(emcc, ["--version"], { env: EMCC_ENV, encoding: "utf8" }).split("\n")[0]!;
+  return versionLine;
 }
 
 const HARNESS = `// hakmem test/bench harness (bench/wasm/emcc.ts): the same on every heap.
@@ -98,7 +98,7 @@ export async function buildProgram(emcc: string, spec: BuildSpec): Promise<strin
     ...heapArgs(spec.heap),
   ];
   const hash = createHash("sha256");
-  hash.update(version(emcc)).update(HARNESS).update(JSON.stringify(args.map((a) => a.replace(libraryPath, "LIB").replace(sourcePath, "SRC"))));
+  hash.update(emccVersion(emcc)).update(HARNESS).update(JSON.stringify(args.map((a) => a.replace(libraryPath, "LIB").replace(sourcePath, "SRC"))));
   for (const s of spec.sources) hash.update(readFileSync(s));
   if (spec.heap === "hakmem") hash.update(readFileSync(libraryPath)).update(readFileSync(sourcePath));
   const dir = join(tmpdir(), "hakmem-emcc-cache", `${spec.name}-${spec.heap}-${hash.digest("hex").slice(0, 16)}`);

@@ -26,11 +26,10 @@
  * Without emcc every row is skipped with a note that names the apt command.
  */
 
-import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { fmtBytes, fmtRate, fmtRatio, summarize } from "../lib/stats.js";
 import type { Summary } from "../lib/model.js";
-import { EMCC_MISSING, buildProgram, findEmcc, runProgram, type BuildSpec, type WasmHeap } from "./emcc.js";
+import { EMCC_MISSING, buildProgram, emccVersion, findEmcc, runProgram, type BuildSpec, type WasmHeap } from "./emcc.js";
 import { REAL_PROGRAMS, programSource, type RealProgram } from "./programs.js";
 
 export interface WasmSuiteOptions {
@@ -132,8 +131,8 @@ export async function runWasmSuite(o: WasmSuiteOptions): Promise<WasmSuiteResult
     o.log(`wasm rows skipped: ${EMCC_MISSING}`);
     return { markdown: `\n## C compiled to WebAssembly\n\nSkipped: ${EMCC_MISSING}.\n`, json: { skipped: EMCC_MISSING } };
   }
-  const banner = execFileSync(emcc, ["--version"], { encoding: "utf8", env: { ...process.env, NODE_PATH: "/usr/share/nodejs" } });
-  const version = `emcc ${/\d+\.\d+\.\d+/.exec(banner)?.[0] ?? banner.split("\n")[0]}`;
+  const banner = emccVersion(emcc);
+  const version = `emcc ${/\d+\.\d+\.\d+/.exec(banner)?.[0] ?? banner}`;
   type Job = { row: string; heap: WasmHeap; js: string; args: string[]; kind: "workload" | "program" };
   const jobs: Job[][] = []; // per row: one job per heap
   const notes: string[] = [];

@@ -61,7 +61,7 @@ function registryBase(s: ModuleSide): number {
 }
 
 /** Byte offset of the hakmem region: past the registry. */
-export function regionBase(s: ModuleSide): number {
+function regionBase(s: ModuleSide): number {
   return registryBase(s) + REGISTRY_BYTES;
 }
 
