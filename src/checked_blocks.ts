@@ -5,15 +5,16 @@
  *
  * ```
  * allocated:  [ user bytes 0..n ) [ canary CANARY_BYTES ... ) ........ [ trailer: n ^ key(p) ]
- * free:       [ next link ] [ FREE_FILL, words 1..FREE_CHECK_WORDS ) ....... [ trailer: freeWord(p) ]
+ * free:       [ link ] [ free key ] [ FREE_FILL, words 2..FREE_CHECK_WORDS + 2 ) ... [ trailer: freeWord(p) ]
  * ```
  *
  * - The canary (0xcb bytes) fills up to CANARY_BYTES bytes behind the requested bytes (less
  *   when the block ends sooner): a change there is a write past the end of the block. The
  *   trailer word in the block's last 4 bytes stores n, keyed by the block's address, so a write
  *   that reaches it is caught too, and so is a pointer to something that is not a block.
- * - A freed block carries a fill pattern in words 1..FREE_CHECK_WORDS (word 0 is the free list
- *   link) and, in its trailer, a word keyed by its address. The pattern in the trailer means "this block is
+ * - A freed block carries a fill pattern in its words 2..FREE_CHECK_WORDS + 2 (word 0 is the free
+ *   list link, word 1 the heap's free key, as in every mode) and, in its trailer, a word keyed by its
+ *   address. Checked blocks are at least 16 bytes, so that the trailer is not word 1. The pattern in the trailer means "this block is
  *   free": a second free finds it (double free), and reuse verifies the pattern (write after
  *   free).
  * - Only the first bytes are patterned and canaried: covering whole blocks would cost checked
@@ -31,8 +32,12 @@
 export const enum Checked {
   /** Bytes a checked block needs beyond the request: at least 4 canary bytes and the trailer. */
   OVERHEAD = 8,
-  /** Words at the start of a freed block that hold the fill (word 0 is the link). */
-  FREE_CHECK_WORDS = 4,
+  /** Words of a freed block that hold the fill, from word FREE_FIRST_WORD on. */
+  FREE_CHECK_WORDS = 3,
+  /** First word of the fill (word 0 is the free-list link, word 1 the free key). */
+  FREE_FIRST_WORD = 2,
+  /** Smallest block checked mode uses (the trailer must not be word 1). */
+  MIN_BLOCK = 16,
   /** Canary bytes behind the requested bytes, at most. */
   CANARY_BYTES = 8,
   CANARY_WORD = 0xcbcbcbcb | 0,
@@ -65,11 +70,11 @@ export function trailerWord(p: number, size: number): number {
   return (p + size - 4) >>> 2;
 }
 
-/** Marks the block at `p` (`size` bytes) free: the pattern and the trailer. Keeps word 0. */
+/** Marks the block at `p` (`size` bytes) free: the pattern and the trailer. Keeps words 0 and 1. */
 export function markFree(i32: Int32Array, p: number, size: number): void {
   const w = p >>> 2;
-  const end = Math.min((size >>> 2) - 1, Checked.FREE_CHECK_WORDS); // the last word is the trailer
-  for (let k = 1; k < end; k++) i32[w + k] = Checked.FREE_FILL;
+  const end = Math.min((size >>> 2) - 1, Checked.FREE_FIRST_WORD + Checked.FREE_CHECK_WORDS); // the last word is the trailer
+  for (let k = Checked.FREE_FIRST_WORD; k < end; k++) i32[w + k] = Checked.FREE_FILL;
   i32[trailerWord(p, size)] = freeWord(p + size - 4);
 }
 
@@ -79,13 +84,14 @@ export function isMarkedFree(i32: Int32Array, p: number, size: number): boolean 
 }
 
 /**
- * Byte offset of the first word of the free pattern of block `p` that was overwritten, or -1
- * when the pattern is intact.
+ * Byte offset of the first word of the free pattern of block `p` that was overwritten (the free
+ * key `key` in word 1 included), or -1 when the pattern is intact.
  */
-export function findFreeDamage(i32: Int32Array, p: number, size: number): number {
+export function findFreeDamage(i32: Int32Array, p: number, size: number, key: number): number {
   const w = p >>> 2;
-  const end = Math.min((size >>> 2) - 1, Checked.FREE_CHECK_WORDS); // the last word is the trailer
-  for (let k = 1; k < end; k++) if (i32[w + k] !== Checked.FREE_FILL) return 4 * k;
+  if (i32[w + 1] !== key) return 4;
+  const end = Math.min((size >>> 2) - 1, Checked.FREE_FIRST_WORD + Checked.FREE_CHECK_WORDS); // the last word is the trailer
+  for (let k = Checked.FREE_FIRST_WORD; k < end; k++) if (i32[w + k] !== Checked.FREE_FILL) return 4 * k;
   if (i32[trailerWord(p, size)] !== freeWord(p + size - 4)) return size - 4;
   return -1;
 }

@@ -11,18 +11,19 @@
  *
  * Tracing logs the route each call takes: fast, refill, new page, new segment, remote, large.
  *
- * Invariants: a DebugHeap in checked mode hands out blocks of at least n + CHECK_OVERHEAD bytes
+ * Invariants: a DebugHeap in checked mode hands out blocks of at least n + CHECK_OVERHEAD bytes (and
+ * at least Checked.MIN_BLOCK)
  * and reports n as their usable size; the heap header says "checked" so that every worker
  * attached to the heap uses the same format.
  */
 
-import { checkSize, hex } from "./arguments.js";
+import { checkAlignment, checkSize, hex } from "./arguments.js";
 import {
   CHECK_OVERHEAD, Checked, decodeSize, findCanaryDamage, findFreeDamage, freeWord, isMarkedFree,
   markAllocated, markFree, trailerWord,
 } from "./checked_blocks.js";
 import { Heap } from "./heap.js";
-import { Entry, H, Kind, PG, Page } from "./layout.js";
+import { Block, Entry, H, Kind, PG, Page } from "./layout.js";
 import type { Region } from "./region.js";
 import { CLASS_SIZE, MID_MAX, classOf } from "./size_classes.js";
 
@@ -41,6 +42,11 @@ export class HeapCorruptionError extends Error {
   ) {
     super(message);
   }
+}
+
+/** The block size checked mode asks for to serve `n` bytes: room for the canary and the trailer. */
+function checkedSize(n: number): number {
+  return Math.max(Checked.MIN_BLOCK, n + Checked.OVERHEAD);
 }
 
 export class DebugHeap extends Heap {
@@ -63,23 +69,40 @@ export class DebugHeap extends Heap {
 
   override malloc(size: number): number {
     if (this.leanAlloc && typeof size === "number" && (size >>> 0) === size && size <= MID_MAX - Checked.OVERHEAD) {
-      const p = super.malloc(size + Checked.OVERHEAD);
-      if (p !== 0) this.handOut(p, size, "malloc");
-      return p;
+      return this.mallocChecked(size, "malloc");
     }
     checkSize(size, "malloc(size)");
     const before = this.traceAlloc ? this.routeState(size) : "";
-    const p = super.malloc(this.checked ? size + CHECK_OVERHEAD : size);
-    if (p !== 0 && this.checked) this.handOut(p, size, "malloc");
+    const p = this.checked ? this.mallocChecked(size, "malloc") : super.malloc(size);
     if (this.traceAlloc) this.log(`hakmem[t${this.tid}] malloc(${size}) -> ${hex(p)} ${this.route(before)}`);
+    return p;
+  }
+
+  /**
+   * Checked malloc of `n` (checked) bytes: a block of a class straight off the cache, its free
+   * key and pattern verified before anything clears them; a large block through malloc.
+   */
+  private mallocChecked(n: number, fn: string): number {
+    if (n > MID_MAX - Checked.OVERHEAD) {
+      const p = super.malloc(n + Checked.OVERHEAD);
+      if (p !== 0) markAllocated(this.i32, p, this.blockSize(this.spanHead(p)), n);
+      return p;
+    }
+    const p = this.takeBlock(classOf(checkedSize(n)));
+    if (p !== 0) this.handOut(p, n, fn);
     return p;
   }
 
   override alignedAlloc(alignment: number, size: number): number {
     checkSize(size, "alignedAlloc(alignment, size): size");
     const before = this.traceAlloc ? this.routeState(size) : "";
-    const p = super.alignedAlloc(alignment, this.checked ? size + CHECK_OVERHEAD : size);
-    if (p !== 0 && this.checked) this.handOut(p, size, "alignedAlloc");
+    // Up to 16 bytes every checked block is aligned (they are 16 bytes at least): the checked
+    // malloc, whose reuse verifies the whole free pattern. Above, the block comes through
+    // alignedAlloc with its free key cleared.
+    const p = !this.checked ? super.alignedAlloc(alignment, size)
+      : checkAlignment(alignment, "alignedAlloc(alignment, size): alignment") <= 16 ? this.mallocChecked(size, "alignedAlloc")
+      : super.alignedAlloc(alignment, checkedSize(size));
+    if (p !== 0 && this.checked && alignment > 16) this.handOut(p, size, "alignedAlloc", false);
     if (this.traceAlloc) this.log(`hakmem[t${this.tid}] alignedAlloc(${alignment}, ${size}) -> ${hex(p)} ${this.route(before)}`);
     return p;
   }
@@ -98,7 +121,7 @@ export class DebugHeap extends Heap {
           this.verifyLive(ptr, e, size, "free");
         }
         markFree(i32, ptr, size);
-        this.freeOwn(ptr, e); // ownBlock() validated it: no need for free()'s tests again
+        this.pushOwn(ptr, e); // ownBlock() validated it: no need for free()'s tests again
         return;
       }
     }
@@ -199,14 +222,24 @@ export class DebugHeap extends Heap {
     return n;
   }
 
-  /** Verifies a block about to be handed out for `n` bytes, then writes its canary and trailer. */
-  private handOut(p: number, n: number, fn: string): void {
+  /** Head entry of the span holding `p`. */
+  private spanHead(p: number): number {
+    return this.i32[((p >>> Page.SHIFT) << Entry.SHIFT) + this.region.pageBias]!;
+  }
+
+  /**
+   * Verifies a free block about to be handed out for `n` bytes (its free key too, unless
+   * `keyInPlace` is false: the block came through a path that cleared it), then clears the key
+   * and writes its canary and trailer.
+   */
+  private handOut(p: number, n: number, fn: string, keyInPlace = true): void {
     const i32 = this.i32;
-    const e = i32[((p >>> Page.SHIFT) << Entry.SHIFT) + this.region.pageBias]!;
+    const e = this.spanHead(p);
     const cls = i32[e + PG.CLASS]!;
     const size = cls >= 0 ? CLASS_SIZE[cls]! : this.blockSize(e);
     if (cls >= 0) {
-      const at = findFreeDamage(i32, p, size);
+      if (!keyInPlace) i32[(p >>> 2) + Block.KEY] = this.key;
+      const at = findFreeDamage(i32, p, size, this.key);
       if (at >= 0) {
         throw new HeapCorruptionError(
           `hakmem: ${fn}: the free block at ${hex(p)} was written after it was freed (byte ${at} changed; ${this.where(p, e)}); it is withheld from use`,
@@ -215,6 +248,7 @@ export class DebugHeap extends Heap {
         );
       }
     }
+    if (cls >= 0) i32[(p >>> 2) + Block.KEY] = 0;
     markAllocated(i32, p, size, n);
   }
 
@@ -223,12 +257,12 @@ export class DebugHeap extends Heap {
 
   /** Reads what an allocation of `size` bytes will show, to name its route after it. */
   private routeState(size: number): string {
-    const n = this.checked ? size + CHECK_OVERHEAD : size;
+    const n = this.checked ? checkedSize(size) : size;
     if (n > MID_MAX) return "large";
     const i32 = this.i32;
     this.growthsBefore = i32[this.region.hdr + H.GROWTHS]!;
     this.pagesBefore = i32[this.region.hdr + H.PAGES_IN_USE]!;
-    return i32[this.queues.current(i32, classOf(n)) + PG.FREE] !== 0 ? "fast" : "";
+    return this.cache.length(classOf(n)) !== 0 ? "fast" : "";
   }
 
   private route(before: string): string {

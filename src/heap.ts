@@ -2,44 +2,40 @@
  * heap — one worker's handle on a heap: the public API, the fast paths of malloc and free, and
  * the slow paths behind them.
  *
- * Basic design: a Heap object is one worker's handle on a shared region. It owns, per size class,
- * a queue of pages (linked through the page entries); the first page of each queue is the
- * worker's "current" page of that class, kept in its thread slot inside the buffer.
- * - malloc(n < 1024): read the current page for that size from the thread slot, pop the page's
- *   free list.
+ * Basic design: a Heap object is one worker's handle on a shared region. It keeps, per size class,
+ * a thread cache of free blocks (thread_cache.ts: a LIFO list in its thread slot) in front of the
+ * pages it owns (thread_pages.ts).
+ * - malloc(n < 1024): the class from the class table, pop the class's cache list.
  * - free(p): the page entry by arithmetic on p; if this worker owns the page, a division-free
- *   check that p starts a block of it, then push onto the page's free list.
+ *   check that p starts a block of it and a look at the block's free key (a double free), then a
+ *   push onto the class's cache list.
  * Both read everything through one Int32Array over the whole buffer: in V8 each distinct typed
  * array costs its own loads of base, length and bounds check, so the fast paths touch only `i32`.
- * Everything else — empty lists, full pages, new pages, mid and large sizes, other workers'
- * blocks, bad input — is the slow path, reached by one failed test on the fast path.
+ * Everything else — an empty or full cache, mid and large sizes, other workers' blocks, double
+ * frees, bad input — is the slow path, reached by one failed test on the fast path.
  *
  * Invariants:
- * - The current page of a class (in the thread slot, see page_queues.ts) is the first page of
- *   this worker's queue for it, or the null entry (whose free list is always empty).
- * - A page with PG.OWNER = this worker's id is in this worker's queue or full list of its class.
- *   A page with no block in use and not first in its queue goes back to the span bins.
+ * - Every block in this worker's cache belongs to a page it owns; every free block anywhere holds
+ *   the heap's free key in its word Block.KEY, and malloc clears it.
  * - Blocks of pages this worker does not own are freed onto the page's thread-free list; the
- *   owner collects it when its list runs dry, or, for a full page, when it next needs a page.
- * - `i32`, `u8`, `dataStart` and `dataBytes` mirror the region after its last refresh.
+ *   owner collects it when its page runs dry.
+ * - `i32`, `bytes`, `dataStart` and `dataBytes` mirror the region after its last refresh.
  * - The fast paths allocate no JS objects; neither do the slow paths except to throw.
  */
 
 import { checkAlignment, checkPointerType, checkSize, describe, hex } from "./arguments.js";
-import { Entry, H, HO, Kind, PF, PG, Page, T } from "./layout.js";
+import { Block, Entry, H, HO, Kind, PG, Page, T, TC, Tag } from "./layout.js";
 import type { HeapBuffer } from "./memory.js";
 import type { HeapOptions } from "./options.js";
-import { abandonPage, adoptAbandoned, collectThreadFree, extendPage, pagesOwnedBy, pushThreadFree } from "./pages.js";
-import { PageQueues } from "./page_queues.js";
+import { listHolds, pushThreadFree } from "./pages.js";
 import { Region } from "./region.js";
 import { takeOverLock } from "./lock.js";
 import { acquireSpan, growSpanInPlace, releaseSpan, repairSpans, resetSpans, shrinkSpan } from "./segments.js";
-import {
-  CLASS_SIZE, CLASS_SPAN_PAGES, MID_MAX, NUM_CLASSES, blockIndex, classOf,
-} from "./size_classes.js";
+import { CLASS_CAPACITY, CLASS_SIZE, MID_MAX, NUM_CLASSES, blockIndex, classOf } from "./size_classes.js";
+import { ThreadCache, cacheWord, initCache, returnCacheOf } from "./thread_cache.js";
+import { ThreadPages } from "./thread_pages.js";
 import { collectStats, type HeapStats } from "./stats.js";
 import { checkRegion, type CheckReport } from "./heap_check.js";
-import { markFree } from "./checked_blocks.js";
 import { renderMap } from "./heap_map.js";
 import { walkRegion, type BlockInfo } from "./heap_walk.js";
 
@@ -60,17 +56,20 @@ const MAX_CALLOC_BYTES = 0xffffffff;
 export class Heap {
   protected readonly region: Region;
   protected readonly tid: number;
-  /** Word index of this worker's thread slot, and of its current page per class. */
+  /** Word index of this worker's thread slot, and of its thread cache (class c at cacheWord + 2c). */
   private readonly slot: number;
-  private readonly currentWord: number;
-  private readonly bySizeWord: number;
-  protected readonly queues: PageQueues;
-  /** Per class, an empty page kept queued for reuse, or 0 (see pageWake). */
-  private readonly spare = new Int32Array(NUM_CLASSES);
+  private readonly cacheWord: number;
+  /** Word index of the size → class table in the buffer. */
+  private readonly classWord: number;
+  /** This worker's thread slot number, which PG.TAG names the owner of a page by. */
+  private readonly slotNo: number;
+  /** The heap's free key (H.FREE_KEY), held by every free block in its word Block.KEY. */
+  protected readonly key: number;
+  protected readonly pages: ThreadPages;
+  protected readonly cache: ThreadCache;
   private readonly shared: boolean;
   /** Checked mode (checked_blocks.ts): set for every worker of a heap created with `check`. */
   protected readonly checked: boolean;
-  private readonly nullEntry: number;
   private readonly pageBias: number;
   private readonly dataStart: number;
   private dataBytes: number;
@@ -86,12 +85,14 @@ export class Heap {
     this.region = region;
     this.slot = region.claimThreadSlot();
     this.tid = region.i32[this.slot + T.TID]!;
-    this.currentWord = this.slot + T.CURRENT;
-    this.bySizeWord = this.slot + T.BY_SIZE;
-    this.queues = new PageQueues(this.currentWord, this.bySizeWord, region.nullEntry);
+    this.slotNo = region.slotNo;
+    this.cacheWord = cacheWord(this.slot, 0);
+    this.classWord = region.classTableWord;
+    this.key = region.i32[region.hdr + H.FREE_KEY]!;
     this.shared = region.memory.shared;
     this.checked = (region.i32[region.hdr + H.OPTIONS]! & HO.CHECKED) !== 0;
-    this.nullEntry = region.nullEntry;
+    this.pages = new ThreadPages(region, this.slot, this.key, this.checked);
+    this.cache = new ThreadCache(region, this.slot, this.pages, this.key);
     this.pageBias = region.pageBias;
     this.dataStart = region.dataStart;
     this.dataBytes = region.mappedPages * Page.SIZE;
@@ -134,12 +135,14 @@ export class Heap {
     // One test admits exactly the integers 0..1023: NaN, fractions, negatives, strings and
     // larger sizes all fail it and take the generic path, which checks them.
     if (typeof size === "number" && (size & 1023) === size) {
-      const e = i32[this.bySizeWord + ((size + 7) >>> 3)]!;
+      const c = (this.cacheWord + (i32[(this.classWord + ((size + 7) >>> 3)) | 0]! << 1)) | 0;
       // Over a detached buffer the reads give undefined, which `| 0` sends to the slow path.
-      const b = i32[e + PG.FREE]! | 0;
+      const b = i32[c + TC.HEAD]! | 0;
       if (b !== 0) {
-        i32[e + PG.FREE] = i32[b >>> 2]!;
-        i32[e + PG.USED] = i32[e + PG.USED]! + 1;
+        const w = b >>> 2;
+        i32[c + TC.HEAD] = i32[w]!;
+        i32[(w + Block.KEY) | 0] = 0;
+        i32[(c + TC.ROOM) | 0] = (i32[(c + TC.ROOM) | 0]! + 1) | 0;
         return b >>> 0;
       }
       return this.mallocSlow(classOf(size));
@@ -150,24 +153,35 @@ export class Heap {
   /**
    * Frees the block at `ptr`. `free(0)` does nothing.
    * @throws RangeError when `ptr` is not the start of a live block of this heap (outside the
-   * heap, inside a block, or in a page not in use); the heap is left unchanged.
+   * heap, inside a block, in a page not in use, or already freed); the heap is left unchanged.
    */
   free(ptr: number): void {
-    // ownBlock() and freeOwn(), written out: through calls they cost 9–12 % more instructions
-    // per random_mixed iteration (callgrind, W = 256: 417 and 426 against 382).
+    // ownBlock() and the push of pushOwn(), written out: through calls they cost 9–12 % more
+    // instructions per random_mixed iteration (callgrind).
     const i32 = this.i32;
     if (typeof ptr === "number" && (ptr >>> 0) === ptr && ((ptr - this.dataStart) >>> 0) < this.dataBytes) {
-      const e = i32[((ptr >>> Page.SHIFT) << Entry.SHIFT) + this.pageBias]!;
-      if (i32[e + PG.OWNER] === this.tid) {
-        const y = Math.imul((ptr - ((e - this.pageBias) << 12)) | 0, i32[e + PG.INV]!);
-        const s = i32[e + PG.SHIFT]!;
-        if (((y >>> s) | (y << (32 - s))) >>> 0 < i32[e + PG.RESERVED]!) {
-          i32[ptr >>> 2] = i32[e + PG.FREE]!;
-          i32[e + PG.FREE] = ptr;
-          const used = i32[e + PG.USED]! - 1;
-          i32[e + PG.USED] = used;
-          // The page became empty, or a full page got enough blocks back (see PG.WAKE).
-          if (used === 0) this.pageWake(e);
+      const e = i32[(((ptr >>> Page.SHIFT) << Entry.SHIFT) + this.pageBias) | 0]!;
+      // One word tells "a small page of mine", its class and its division shift (layout.ts Tag).
+      const tag = i32[(e + PG.TAG) | 0]!;
+      if (tag >>> Tag.SLOT === this.slotNo) {
+        // ptr starts a block iff rotr(imul(offset, inv), shift) < blocks carved (size_classes.ts).
+        // (e - pageBias) << 12 is the first byte of the head's page (entries are 16 words apart).
+        const y = Math.imul((ptr - ((e - this.pageBias) << 12)) | 0, i32[(e + PG.INV) | 0]!);
+        const s = (tag >>> Tag.SHIFT) & Tag.SHIFT_MASK;
+        const w = ptr >>> 2;
+        // A block holding the free key is free already, or holds it by chance: the slow path tells.
+        if (((y >>> s) | (y << (32 - s))) >>> 0 < i32[(e + PG.RESERVED) | 0]! && i32[(w + Block.KEY) | 0] !== this.key) {
+          const cls = tag & Tag.CLASS_MASK;
+          const c = (this.cacheWord + (cls << 1)) | 0;
+          const room = i32[(c + TC.ROOM) | 0]!;
+          if (room > 0) {
+            i32[w] = i32[c + TC.HEAD]!;
+            i32[(w + Block.KEY) | 0] = this.key;
+            i32[c + TC.HEAD] = ptr;
+            i32[(c + TC.ROOM) | 0] = (room - 1) | 0;
+          } else {
+            this.cache.pushDraining(ptr, e, cls);
+          }
           return;
         }
       }
@@ -176,32 +190,34 @@ export class Heap {
   }
 
   /**
-   * Pushes block `ptr` of this worker's page `e`, already validated (ownBlock), onto the page's
-   * free list. For subclasses that validate first; free() has its own copy inline.
+   * Frees block `ptr` of this worker's page `e`, already validated (and not free): onto the
+   * class's cache list, draining it first when it has no room.
    */
-  protected freeOwn(ptr: number, e: number): void {
+  protected pushOwn(ptr: number, e: number): void {
     const i32 = this.i32;
-    i32[ptr >>> 2] = i32[e + PG.FREE]!;
-    i32[e + PG.FREE] = ptr;
-    const used = i32[e + PG.USED]! - 1;
-    i32[e + PG.USED] = used;
-    // The page became empty, or a full page got enough blocks back (see PG.WAKE).
-    if (used === 0) this.pageWake(e);
+    const cls = i32[e + PG.CLASS]!;
+    const c = this.cacheWord + (cls << 1);
+    const room = i32[c + TC.ROOM]!;
+    if (room > 0) {
+      i32[ptr >>> 2] = i32[c + TC.HEAD]!;
+      i32[(ptr >>> 2) + Block.KEY] = this.key;
+      i32[c + TC.HEAD] = ptr;
+      i32[c + TC.ROOM] = room - 1;
+    } else {
+      this.cache.pushDraining(ptr, e, cls);
+    }
   }
 
   /**
    * The page entry of `ptr` when it is the start of a carved block of a small page this worker
    * owns, else 0 (anything else — 0, other workers' blocks, large blocks, bad input — is for the
-   * slow path to sort out). The free fast path's whole test.
+   * slow path to sort out). The free fast path's test, for checked mode.
    */
   protected ownBlock(ptr: number): number {
     const i32 = this.i32;
     if (typeof ptr === "number" && (ptr >>> 0) === ptr && ((ptr - this.dataStart) >>> 0) < this.dataBytes) {
       const e = i32[((ptr >>> Page.SHIFT) << Entry.SHIFT) + this.pageBias]!;
-      // Only a small page of ours carries our id (large blocks and free spans carry 0).
       if (i32[e + PG.OWNER] === this.tid) {
-        // ptr starts a block iff rotr(imul(offset, inv), shift) < blocks carved (size_classes.ts).
-        // (e - pageBias) << 12 is the first byte of the head's page (entries are 16 words apart).
         const y = Math.imul((ptr - ((e - this.pageBias) << 12)) | 0, i32[e + PG.INV]!);
         const s = i32[e + PG.SHIFT]!;
         if (((y >>> s) | (y << (32 - s))) >>> 0 < i32[e + PG.RESERVED]!) return e;
@@ -209,7 +225,6 @@ export class Heap {
     }
     return 0;
   }
-
 
   /**
    * Allocates `count * size` bytes, zeroed. Returns 0 when the heap cannot hold them.
@@ -376,8 +391,8 @@ export class Heap {
     }
     this.syncViews();
     resetSpans(this.region);
-    this.queues.clear(this.i32);
-    this.spare.fill(0);
+    this.pages.forgetAll();
+    initCache(this.i32, this.slot);
   }
 
   /**
@@ -404,10 +419,8 @@ export class Heap {
   dispose(): void {
     if (this.disposed) return;
     this.syncViews();
-    const i32 = this.i32;
-    this.queues.forEach(i32, (e) => this.abandonPage(e));
-    this.queues.clear(i32);
-    this.spare.fill(0);
+    this.cache.flush();
+    this.pages.abandonAll();
     this.disposed = true;
     this.dataBytes = 0;
     this.region.releaseThreadSlot(this.slot);
@@ -415,55 +428,24 @@ export class Heap {
 
   /**
    * Returns to the heap every page that holds no block in use: this worker's own (including its
-   * current pages) and abandoned ones, after collecting the blocks other workers freed into them.
-   * Abandoned pages that still hold blocks stay abandoned. Returns the number of pages released.
-   * Call it after freeing much, or before reading {@link Heap.stats} for leaks.
+   * current pages, after its thread cache went back into them) and abandoned ones, after
+   * collecting the blocks other workers freed into them. Abandoned pages that still hold blocks
+   * stay abandoned. Returns the number of pages released. Call it after freeing much, or before
+   * reading {@link Heap.stats} for leaks.
    */
   collect(): number {
     this.ensureUsable("collect");
     this.syncViews();
-    let released = 0;
-    const q = this.queues;
-    q.forEach(this.i32, (e, cls) => {
-      const i32 = this.i32;
-      collectThreadFree(i32, e);
-      const full = (i32[e + PG.FLAGS]! & PF.FULL) !== 0;
-      if (i32[e + PG.USED]! + i32[e + PG.WAKE]! !== 0) {
-        // A full page that got its blocks back here would miss free's wake-up test: requeue it.
-        if (full && i32[e + PG.USED]! <= 0) {
-          this.unfull(e, cls);
-          q.pushBack(i32, e, cls);
-        }
-        return;
-      }
-      if (full) this.unfull(e, cls);
-      else q.remove(i32, e, cls);
-      if (this.spare[cls] === e) this.spare[cls] = 0;
-      this.releasePage(e);
-      released++;
-    });
-    const keep: number[] = [];
-    for (let cls = 0; cls < NUM_CLASSES; cls++) {
-      for (let e = adoptAbandoned(this.region, cls, this.tid); e !== 0; e = adoptAbandoned(this.region, cls, this.tid)) {
-        collectThreadFree(this.i32, e);
-        if (this.i32[e + PG.USED] === 0) {
-          this.releasePage(e);
-          released++;
-        } else {
-          keep.push(e);
-        }
-      }
-    }
-    for (const e of keep) abandonPage(this.region, e);
-    return released;
+    this.cache.flush();
+    return this.pages.releaseEmpty() + this.pages.releaseAbandonedEmpty();
   }
 
   /**
    * Takes over the pages of a worker that ended without {@link Heap.dispose} (for instance one
-   * stopped by `worker.terminate()`): they are abandoned as if it had disposed, so their blocks
-   * can be freed and their pages reused. If it was stopped while holding the heap lock, the lock
-   * is freed and the span tables are rebuilt. Call it only for a worker that has ended. Returns
-   * the number of pages taken over.
+   * stopped by `worker.terminate()`): the blocks of its thread cache go back to its pages, and the
+   * pages are abandoned as if it had disposed, so their blocks can be freed and their pages reused.
+   * If it was stopped while holding the heap lock, the lock is freed and the span tables are
+   * rebuilt. Call it only for a worker that has ended. Returns the number of pages taken over.
    * @throws RangeError when `threadId` is this worker's own id.
    */
   reclaimThread(threadId: number): number {
@@ -476,11 +458,11 @@ export class Heap {
     const rg = this.region;
     // Stopped inside the heap lock: free it, and rebuild what its operation may have left half done.
     if (takeOverLock(this.i32, rg.hdr + H.LOCK, threadId, this.tid)) repairSpans(rg);
-    const pages = pagesOwnedBy(rg, threadId);
-    for (const e of pages) this.abandonPage(e);
     const slot = rg.slotOfThread(threadId);
+    if (slot >= 0) returnCacheOf(rg, slot, threadId);
+    const pages = this.pages.abandonThread(threadId);
     if (slot >= 0) rg.releaseThreadSlot(slot);
-    return pages.length;
+    return pages;
   }
 
   // ─── Slow paths ─────────────────────────────────────────────────────────────────────────
@@ -498,106 +480,50 @@ export class Heap {
     return size <= MID_MAX ? this.mallocClass(classOf(size)) : this.mallocLarge(size, 1);
   }
 
-  /** Pops a block of class `cls` from the current page, or takes the slow path. */
+  /** Pops a block of class `cls` from the cache (the mid sizes' fast path), or takes the slow path. */
   private mallocClass(cls: number): number {
     const i32 = this.i32;
-    const e = i32[this.currentWord + cls]!;
-    const b = i32[e + PG.FREE]! | 0; // see malloc
+    const c = this.cacheWord + (cls << 1);
+    const b = i32[c + TC.HEAD]! | 0; // see malloc
     if (b !== 0) {
-      i32[e + PG.FREE] = i32[b >>> 2]!;
-      i32[e + PG.USED] = i32[e + PG.USED]! + 1;
+      const w = b >>> 2;
+      i32[c + TC.HEAD] = i32[w]!;
+      i32[w + Block.KEY] = 0;
+      i32[c + TC.ROOM] = i32[c + TC.ROOM]! + 1;
       return b >>> 0;
     }
     return this.mallocSlow(cls);
   }
 
-  /**
-   * The current page of `cls` has an empty free list. In order: refill it (blocks other workers
-   * freed, then never-used blocks); move on to the next page of the queue; wake a full page that
-   * other workers freed into; adopt an abandoned page; take a new span.
-   */
+  /** The cache of `cls` is empty: refills it from a page and hands out one of the blocks. */
   private mallocSlow(cls: number): number {
-    this.ensureUsable("malloc");
-    const q = this.queues;
-    for (;;) {
-      let i32 = this.i32;
-      let e = q.current(i32, cls);
-      if (e === this.spare[cls]) this.spare[cls] = 0; // in service again
-      if (e === this.nullEntry) {
-        e = this.findPage(cls);
-        if (e === 0) return 0;
-        i32 = this.i32;
-      }
-      if (i32[e + PG.FREE] === 0 && collectThreadFree(i32, e) === 0) {
-        if (extendPage(i32, e, cls) === 0) {
-          // Full: to the full list until an eighth of its blocks come back, so that it serves a
-          // run of mallocs when it is current again. The count still to come back moves from
-          // PG.USED to PG.WAKE, so that free's one test (PG.USED reaching 0) catches the moment.
-          q.remove(i32, e, cls);
-          q.pushFull(i32, e, cls);
-          const capacity = i32[e + PG.CAPACITY]!;
-          const wake = capacity - Math.max(1, capacity >>> 3);
-          i32[e + PG.WAKE] = wake;
-          i32[e + PG.USED] = i32[e + PG.USED]! - wake;
-          continue;
-        }
-        // Fresh blocks look freed in checked mode, so that every reuse can be verified alike.
-        if (this.checked) {
-          for (let b = i32[e + PG.FREE]!; b !== 0; b = i32[b >>> 2]!) markFree(i32, b >>> 0, CLASS_SIZE[cls]!);
-        }
-      }
-      const b = i32[e + PG.FREE]!;
-      i32[e + PG.FREE] = i32[b >>> 2]!;
-      i32[e + PG.USED] = i32[e + PG.USED]! + 1;
-      return b >>> 0;
-    }
+    const b = this.refill(cls);
+    if (b !== 0) this.i32[(b >>> 2) + Block.KEY] = 0;
+    return b;
   }
 
   /**
-   * The queue of `cls` is empty: finds a page with free blocks and queues it first. Returns its
-   * entry, or 0 when the heap is exhausted.
+   * A free block of class `cls` off the cache, its free key still in place (checked mode verifies
+   * it before handing the block out), or 0 when the heap is exhausted.
    */
-  private findPage(cls: number): number {
-    const q = this.queues;
-    let i32 = this.i32;
-    // Full pages that other workers freed into (this is how an owner with only full pages learns
-    // of remote frees): collecting makes them non-full.
-    for (let e = q.firstFull(cls); e !== 0; e = i32[e + PG.NEXT]!) {
-      if (Atomics.load(i32, e + PG.THREAD_FREE) !== 0) {
-        this.unfull(e, cls);
-        collectThreadFree(i32, e);
-        q.pushFront(i32, e, cls);
-        return e;
-      }
+  protected takeBlock(cls: number): number {
+    const i32 = this.i32;
+    const c = this.cacheWord + (cls << 1);
+    const b = i32[c + TC.HEAD]! | 0; // see malloc
+    if (b !== 0) {
+      i32[c + TC.HEAD] = i32[b >>> 2]!;
+      i32[c + TC.ROOM] = i32[c + TC.ROOM]! + 1;
+      return b >>> 0;
     }
-    const adopted = adoptAbandoned(this.region, cls, this.tid);
-    if (adopted !== 0) {
-      this.syncViews();
-      i32 = this.i32;
-      collectThreadFree(i32, adopted);
-      if (i32[adopted + PG.USED] === 0) {
-        this.releasePage(adopted);
-        return this.findPage(cls);
-      }
-      q.pushFront(i32, adopted, cls);
-      return adopted;
-    }
-    const e = acquireSpan(this.region, CLASS_SPAN_PAGES[cls]!, cls, 1, this.tid);
-    this.syncViews();
-    i32 = this.i32;
-    if (e === 0) {
-      // Exhausted: a full page still waiting for an eighth of its blocks may have some back.
-      for (let f = q.firstFull(cls); f !== 0; f = i32[f + PG.NEXT]!) {
-        if (i32[f + PG.FREE] !== 0) {
-          this.unfull(f, cls);
-          q.pushFront(i32, f, cls);
-          return f;
-        }
-      }
-      return 0;
-    }
-    q.pushFront(i32, e, cls);
-    return e;
+    return this.refill(cls);
+  }
+
+  /** Refills the empty cache of `cls`; returns one more block (free key in place), or 0. */
+  private refill(cls: number): number {
+    this.ensureUsable("malloc");
+    const b = this.cache.refill(cls);
+    this.syncViews(); // a new span may have grown the buffer
+    return b;
   }
 
   private mallocLarge(size: number, alignPages: number): number {
@@ -606,63 +532,6 @@ export class Heap {
     const e = acquireSpan(this.region, pages, Kind.LARGE, alignPages);
     this.syncViews();
     return e === 0 ? 0 : this.i32[e + PG.START]! >>> 0;
-  }
-
-  /**
-   * The owner freed a block into page `e` and PG.USED fell to 0: a full page has room again and
-   * rejoins its queue; an empty page that is not current goes back to the span bins.
-   */
-  private pageWake(e: number): void {
-    const i32 = this.i32;
-    const cls = i32[e + PG.CLASS]!;
-    if ((i32[e + PG.FLAGS]! & PF.FULL) !== 0) {
-      this.unfull(e, cls);
-      if (i32[e + PG.USED] === 0) this.releasePage(e);
-      else this.queues.pushBack(i32, e, cls);
-    } else if (this.queues.current(i32, cls) !== e) {
-      // Keep one empty page per class queued (last) as a spare: a class whose live count hovers
-      // around a page boundary would otherwise give a span back and take it again in a loop.
-      this.queues.remove(i32, e, cls);
-      if (this.spare[cls] === 0) {
-        this.spare[cls] = e;
-        this.queues.pushBack(i32, e, cls);
-      } else {
-        this.releasePage(e);
-      }
-    }
-  }
-
-  /** Takes full page `e` out of its full list, restoring its true PG.USED. */
-  private unfull(e: number, cls: number): void {
-    const i32 = this.i32;
-    this.queues.removeFull(i32, e, cls);
-    i32[e + PG.USED] = i32[e + PG.USED]! + i32[e + PG.WAKE]!;
-    i32[e + PG.WAKE] = 0;
-  }
-
-  /** Gives page `e` (owned, in no list, no block in use) back to the span bins. */
-  private releasePage(e: number): void {
-    // PG.USED counts blocks on the thread-free list too, so an empty page has none there.
-    Atomics.store(this.i32, e + PG.OWNER, 0);
-    releaseSpan(this.region, e);
-  }
-
-  /**
-   * Leaves page `e` (out of any list of its owner) to whoever needs a page of its class next: an
-   * empty page goes back to the bins; any other becomes ownerless in the abandoned list, and its
-   * blocks are freed into its thread-free list meanwhile.
-   */
-  private abandonPage(e: number): void {
-    const i32 = this.i32;
-    collectThreadFree(i32, e);
-    i32[e + PG.USED] = i32[e + PG.USED]! + i32[e + PG.WAKE]!;
-    i32[e + PG.WAKE] = 0;
-    i32[e + PG.FLAGS] = 0;
-    if (i32[e + PG.USED] === 0) {
-      this.releasePage(e);
-      return;
-    }
-    abandonPage(this.region, e);
   }
 
   private freeSlow(ptr: number): void {
@@ -674,12 +543,59 @@ export class Heap {
       releaseSpan(this.region, e);
       return;
     }
-    if (i32[e + PG.OWNER] !== this.tid) {
-      pushThreadFree(i32, e, ptr);
+    if (Atomics.load(i32, e + PG.OWNER) !== this.tid) {
+      // Another worker's page (or an abandoned one): onto its thread-free list, unless already free.
+      if (!pushThreadFree(i32, e, ptr, this.key)) {
+        this.confirmDoubleFree(ptr, e, cls);
+        // On no list: a live block whose word held the key by chance (its bytes are ours now).
+        Atomics.store(i32, (ptr >>> 2) + Block.KEY, 0);
+        if (!pushThreadFree(i32, e, ptr, this.key)) this.throwDoubleFree(ptr, e, "freed by another worker at the same moment");
+      }
       return;
     }
-    // locate() accepted it and we own it: the fast path's tests must have seen stale views.
-    this.free(ptr);
+    if (i32[(ptr >>> 2) + Block.KEY] === this.key) this.confirmDoubleFree(ptr, e, cls);
+    this.pushOwn(ptr, e);
+  }
+
+  /**
+   * Block `ptr` (small page `e`, class `cls`) holds the free key: throws the double free when it
+   * is on a free list or in a thread cache. Another worker's lists may change while they are
+   * walked, so they are walked up to three times; a block that leaves the key meanwhile was free
+   * and handed out again.
+   */
+  private confirmDoubleFree(ptr: number, e: number, cls: number): void {
+    const i32 = this.i32;
+    const rounds = Atomics.load(i32, e + PG.OWNER) === this.tid ? 1 : 3;
+    for (let r = 0; r < rounds; r++) {
+      const where = this.whereFree(ptr, e, cls);
+      if (where !== "") this.throwDoubleFree(ptr, e, where);
+      if (Atomics.load(i32, (ptr >>> 2) + Block.KEY) !== this.key) this.throwDoubleFree(ptr, e, "it was handed out again meanwhile");
+    }
+  }
+
+  /**
+   * Where the block `ptr` (of the small page `e`, class `cls`) lies free: "in the thread cache of
+   * thread N", "on its page's free list", "on its page's thread-free list", or "" when it is on
+   * none (a live block whose word Block.KEY holds the free key by chance). Lists of other workers
+   * may change meanwhile; the walks are bounded and only read.
+   */
+  private whereFree(ptr: number, e: number, cls: number): string {
+    const i32 = this.i32;
+    const capacity = CLASS_CAPACITY[cls]!;
+    if (listHolds(i32, Atomics.load(i32, e + PG.THREAD_FREE), ptr, capacity)) return "on its page's thread-free list";
+    if (listHolds(i32, i32[e + PG.FREE]!, ptr, capacity)) return "on its page's free list";
+    const owner = Atomics.load(i32, e + PG.OWNER);
+    if (owner === this.tid) return this.cache.holds(cls, ptr) ? `in the thread cache of this worker (thread ${owner})` : "";
+    const slot = owner === 0 ? -1 : this.region.slotOfThread(owner);
+    if (slot >= 0 && listHolds(i32, i32[cacheWord(slot, cls) + TC.HEAD]!, ptr, capacity)) return `in the thread cache of thread ${owner}`;
+    return "";
+  }
+
+  private throwDoubleFree(ptr: number, e: number, where: string): never {
+    const cls = this.i32[e + PG.CLASS]!;
+    throw new RangeError(
+      `hakmem: free(${hex(ptr)}): double free: the ${CLASS_SIZE[cls]}-byte block is already free (${where || "it holds the heap's free mark"}; ${this.pageName(ptr)}); it was freed before, possibly by another worker`,
+    );
   }
 
   /**

@@ -27,8 +27,11 @@
  *   sum of the spans in use, and at most H.PEAK_PAGES_IN_USE;
  * - small pages: PG.CAPACITY, PG.INV, PG.SHIFT match the class; PG.RESERVED <= capacity; flags;
  *   the free list and the thread-free list hold block starts below PG.RESERVED of this page,
- *   without cycles and without a block on both; PG.USED + PG.WAKE = PG.RESERVED − length of the
- *   free list (thread-free blocks count as used);
+ *   without cycles and without a block on both; PG.USED = PG.RESERVED − length of the free list
+ *   (thread-free and cached blocks count as handed out);
+ * - thread caches: each live thread's list of each class holds carved blocks of small pages of
+ *   that class it owns, each once, on no page list, holding the free key; its room word matches
+ *   its length and cap;
  * - owners: a page's owner is 0 or the id of a live thread slot; an ownerless small page is in
  *   the abandoned list of its class, and abandoned lists hold only ownerless small pages of their
  *   class; each live thread's current pages (by class and by size) are its own pages of that
@@ -53,15 +56,16 @@ import {
   CHECK_OVERHEAD, decodeSize, findCanaryDamage, findFreeDamage, freeWord, trailerWord,
 } from "./checked_blocks.js";
 import {
-  Bins, CLASS_TABLE_WORDS, Entry, H, LAYOUT_VERSION, MAGIC, MAX_THREADS, NULL_ENTRY_BYTES, PF, PG, Page,
-  T, THREAD_SLOT_WORDS, ThreadState, Kind,
+  Block, Bins, CLASS_TABLE_WORDS, Entry, H, LAYOUT_VERSION, MAGIC, MAX_THREADS, NULL_ENTRY_BYTES, PF, PG, Page,
+  T, TC, THREAD_SLOT_WORDS, ThreadState, Kind,
 } from "./layout.js";
 import { unlock } from "./lock.js";
 import type { Region } from "./region.js";
 import { binOf, segmentCount } from "./segments.js";
 import {
-  CLASS_CAPACITY, CLASS_INV, CLASS_SHIFT, CLASS_SIZE, CLASS_SPAN_PAGES, NUM_CLASSES, SMALL_CLASS, blockIndex,
+  CLASS_CACHE_CAP, CLASS_CAPACITY, CLASS_INV, CLASS_SHIFT, CLASS_SIZE, CLASS_SPAN_PAGES, NUM_CLASSES, SMALL_CLASS, blockIndex,
 } from "./size_classes.js";
+import { cacheWord } from "./thread_cache.js";
 
 /** One violation of an invariant. */
 export interface HeapProblem {
@@ -126,7 +130,7 @@ export const PROBLEM_KINDS: Readonly<Record<string, string>> = {
   "page-capacity": "PG.CAPACITY differs from the class's",
   "page-reserved": "PG.RESERVED is negative or beyond the capacity",
   "page-class-constants": "PG.INV / PG.SHIFT differ from the class's",
-  "page-flags": "PG.FLAGS or PG.WAKE hold impossible values",
+  "page-flags": "PG.FLAGS holds impossible bits",
   "free-list-outside-page": "a free-list link points outside its page",
   "free-list-not-block": "a free-list link points inside the page but not at a block start",
   "free-list-unreserved": "a free-list link points at a block never carved (at or past PG.RESERVED)",
@@ -136,7 +140,11 @@ export const PROBLEM_KINDS: Readonly<Record<string, string>> = {
   "thread-free-unreserved": "a thread-free link points at a block never carved",
   "thread-free-cycle": "a thread-free list loops",
   "thread-free-duplicate": "a block is on both the free list and the thread-free list",
-  "used-count": "PG.USED + PG.WAKE disagrees with PG.RESERVED minus the free list's length",
+  "used-count": "PG.USED disagrees with PG.RESERVED minus the free list's length",
+  "cache-block": "a thread cache holds something other than a carved block of a page of its class that its thread owns",
+  "cache-duplicate": "a block is in a thread cache and also on a page list or in another (or the same) cache",
+  "cache-count": "a thread cache's room word disagrees with its list's length and its cap",
+  "free-key": "a free block (on a list or in a cache) does not hold the heap's free key in its second word",
   "owner": "a page's owner is not a live thread, or an ownerless page is not abandoned",
   "abandoned": "an abandoned list holds something other than ownerless small pages of its class",
   "thread-slot": "a thread slot holds an impossible state or thread id",
@@ -259,6 +267,10 @@ class Checker {
   /** Small pages found in an abandoned list. */
   private readonly abandoned = new Set<number>();
   private liveTids = new Set<number>();
+  /** Blocks in thread caches: all of them, and their block indices by page head entry. */
+  private readonly cachedAll = new Set<number>();
+  private readonly cachedAt = new Map<number, number[]>();
+  private readonly key: number;
 
   constructor(
     private readonly rg: Region,
@@ -268,6 +280,7 @@ class Checker {
   ) {
     this.i32 = rg.i32;
     this.u8 = rg.u8;
+    this.key = rg.i32[rg.hdr + H.FREE_KEY]!;
   }
 
   run(): void {
@@ -570,8 +583,63 @@ class Checker {
         continue;
       }
       live.add(tid);
+      this.collectCache(slot, t, tid);
     }
     this.liveTids = live;
+  }
+
+  /**
+   * Walks the thread cache of every class of the live thread `tid` (slot `t` at word `slot`):
+   * each block must be a carved block of a small page of that class the thread owns, found once;
+   * the room word must match. Remembers the blocks for the page checks (checkSmallPage).
+   */
+  private collectCache(slot: number, t: number, tid: number): void {
+    const { i32, report } = this;
+    for (let c = 0; c < NUM_CLASSES; c++) {
+      const w = cacheWord(slot, c);
+      const cap = CLASS_CACHE_CAP[c]!;
+      const what = `the thread cache of class ${c} (${CLASS_SIZE[c]}-byte blocks) of thread ${tid} (slot ${t}, word ${w})`;
+      let n = 0;
+      let intact = true;
+      for (let b = i32[w + TC.HEAD]! >>> 0; b !== 0; b = i32[b >>> 2]! >>> 0) {
+        const where = n === 0 ? `the head of ${what}` : `item ${n} of ${what}`;
+        if (n >= cap) {
+          report({ kind: "cache-count", message: `${what} holds more than its cap of ${cap} blocks (it loops, or a push ignored its room); the walk stops there`, pointer: b });
+          intact = false;
+          break;
+        }
+        const rel = (b >>> Page.SHIFT) - this.rg.firstPage;
+        const e = rel >= 0 && rel < this.mapped ? i32[this.rg.entryOfPage(rel) + PG.HEAD]! : 0;
+        const p = this.smallAt.get(e);
+        const offset = p === undefined ? -1 : b - this.startOf(p.r);
+        const idx = offset < 0 ? -1 : blockIndex(c, offset);
+        if (p === undefined || p.cls !== c || p.owner !== tid || idx < 0 || idx >= Math.min(CLASS_CAPACITY[c]!, i32[e + PG.RESERVED]!)) {
+          report({
+            kind: "cache-block",
+            message: `${where} is ${hex(b)}, which is not a carved block of a page of class ${c} owned by thread ${tid}` +
+              (p === undefined ? " (it is not in a small page)" : ` (it lies in ${this.smallName(p)})`) + "; the list is cut there",
+            page: p?.r,
+            pointer: b,
+          });
+          intact = false;
+          break;
+        }
+        if (this.cachedAll.has(b)) {
+          report({ kind: "cache-duplicate", message: `${where} is ${hex(b)}, which is already in a thread cache (a double free?); the list is cut there`, page: p.r, pointer: b });
+          intact = false;
+          break;
+        }
+        this.cachedAll.add(b);
+        const list = this.cachedAt.get(e);
+        if (list === undefined) this.cachedAt.set(e, [idx]);
+        else list.push(idx);
+        n++;
+      }
+      const room = i32[w + TC.ROOM]!;
+      if (intact && room !== cap - n) {
+        report({ kind: "cache-count", message: `${what} holds ${n} blocks of its cap of ${cap}, but its room word is ${room}, expected ${cap - n}` });
+      }
+    }
   }
 
   private checkAbandoned(): void {
@@ -593,8 +661,8 @@ class Checker {
         this.abandoned.add(e);
         if (p.cls !== c) report({ kind: "abandoned", message: `${this.smallName(p)} is in the abandoned list of class ${c} (${CLASS_SIZE[c]}-byte blocks): a worker adopting it would serve the wrong size`, page: p.r });
         if (p.owner !== 0) report({ kind: "abandoned", message: `${this.smallName(p)} is in the abandoned list of class ${c} but has owner ${p.owner}, expected 0`, page: p.r });
-        if (p.full || i32[e + PG.WAKE] !== 0) {
-          report({ kind: "abandoned", message: `${this.smallName(p)} is abandoned but still flagged full (PG.FLAGS ${i32[e + PG.FLAGS]}, PG.WAKE ${i32[e + PG.WAKE]}); abandoning must restore PG.USED and clear both`, page: p.r });
+        if (p.full) {
+          report({ kind: "abandoned", message: `${this.smallName(p)} is abandoned but still flagged full (PG.FLAGS ${i32[e + PG.FLAGS]}); abandoning must clear it`, page: p.r });
         }
         prev = e;
         if (++steps > this.small.length) break;
@@ -671,14 +739,6 @@ class Checker {
         }
         follow(p, tid, c, false, what);
       }
-      for (let i = 0; i < CLASS_TABLE_WORDS; i++) {
-        const c = SMALL_CLASS[i]!;
-        const bySize = i32[slot + T.BY_SIZE + i]!;
-        const cur = i32[slot + T.CURRENT + c]!;
-        if (bySize !== cur) {
-          report({ kind: "current-page", message: `thread ${tid} (slot ${t}): its current page for requests of ${Math.max(0, 8 * i - 7)}..${8 * i} bytes (word ${slot + T.BY_SIZE + i}) is ${this.entryName(bySize)}, but its current page of their class ${c} is ${this.entryName(cur)}: the malloc fast path reads the former` });
-        }
-      }
     }
     // Full lists: their heads live in the owner's memory; a full page with PG.PREV 0 is a head.
     const fullHeads = new Map<string, SmallPage>();
@@ -747,34 +807,48 @@ class Checker {
       });
     }
     const flags = i32[e + PG.FLAGS]!;
-    const wake = i32[e + PG.WAKE]!;
     if ((flags & ~PF.FULL) !== 0) report({ kind: "page-flags", message: `${name}: PG.FLAGS is ${flags}; only bit ${PF.FULL} (full) exists`, page: r });
-    if (p.full ? wake < 0 || wake > capacity : wake !== 0) {
-      report({ kind: "page-flags", message: `${name}: PG.WAKE is ${wake} on a ${p.full ? "full" : "non-full"} page; expected ${p.full ? `0..${capacity}` : "0"}`, page: r });
-    }
 
     const seen = scratchFor(capacity);
     const free = this.walkList(p, "free-list", i32[e + PG.FREE]!, seen, 1, reserved, start, size);
     const remote = this.walkList(p, "thread-free", Atomics.load(i32, e + PG.THREAD_FREE), seen, 2, reserved, start, size);
-    this.out.freeBlocks += free.count + remote.count;
+    let cached = 0;
+    for (const idx of this.cachedAt.get(e) ?? []) {
+      if (seen[idx] !== 0) {
+        report({ kind: "cache-duplicate", message: `block ${hex(start + idx * size)} (block ${idx} of ${name}) is in its owner's thread cache and also ${LIST_NAMES[seen[idx]!]} (a double free?)`, page: r, pointer: start + idx * size });
+        continue;
+      }
+      seen[idx] = 3;
+      cached++;
+    }
+    this.out.freeBlocks += free.count + remote.count + cached;
+    // (In checked mode the key is part of the free pattern, checked below.)
+    for (let i = 0; i < reserved && !this.checked; i++) {
+      if (seen[i] === 0) continue;
+      const b = start + i * size;
+      const word = i32[(b >>> 2) + Block.KEY]!;
+      if (word !== this.key) {
+        report({
+          kind: "free-key",
+          message: `free block ${hex(b)} (block ${i} of ${name}, ${LIST_NAMES[seen[i]!]}) holds 0x${(word >>> 0).toString(16)} in its second word, not the heap's free key: a write after free, or a block freed without its mark (a double free of it would go unseen)`,
+          page: r,
+          pointer: b,
+        });
+      }
+    }
 
     const used = i32[e + PG.USED]!;
     if (free.intact && reservedOk) {
       const want = reserved - free.count;
-      if (used + wake !== want) {
+      if (used !== want) {
         report({
           kind: "used-count",
-          message: `${name}: PG.USED ${used}${p.full ? ` + PG.WAKE ${wake} = ${used + wake}` : ""} blocks in use, but PG.RESERVED ${reserved} − ${free.count} on the free list = ${want}` +
-            `${remote.count > 0 ? ` (the ${remote.count} blocks on the thread-free list count as used)` : ""}. ` +
-            `${used + wake > want ? "The page would never be seen as empty (a leak)" : "The page could be released with blocks still in use"}`,
+          message: `${name}: PG.USED is ${used} blocks handed out, but PG.RESERVED ${reserved} − ${free.count} on the free list = ${want}` +
+            `${remote.count + cached > 0 ? ` (the ${remote.count} on the thread-free list and the ${cached} in the owner's thread cache count as handed out)` : ""}. ` +
+            `${used > want ? "The page would never be seen as empty (a leak)" : "The page could be released with blocks still in use"}`,
           page: r,
         });
-      } else if (remote.intact && used + wake < remote.count) {
-        report({ kind: "used-count", message: `${name}: PG.USED + PG.WAKE = ${used + wake}, fewer than the ${remote.count} blocks on the thread-free list, which count as used until collected`, page: r });
       }
-    }
-    if (!p.full && used < 0) {
-      report({ kind: "used-count", message: `${name}: PG.USED is ${used}, negative on a page that is not full`, page: r });
     }
 
     // Live blocks: carved, on neither list. Only known when both lists could be read whole.
@@ -792,13 +866,13 @@ class Checker {
       for (let i = 0; i < reserved; i++) {
         if (seen[i] === 0) continue;
         const b = start + i * size;
-        const at = findFreeDamage(i32, b, size);
+        const at = findFreeDamage(i32, b, size, this.key);
         if (at >= 0) {
           const a = b + at;
-          const expected = at === size - 4 ? `the free mark 0x${(freeWord(a) >>> 0).toString(16)}` : "the free fill";
+          const expected = at === size - 4 ? `the free mark 0x${(freeWord(a) >>> 0).toString(16)}` : at === 4 ? "the free key" : "the free fill";
           report({
             kind: "free-pattern",
-            message: `free block ${hex(b)} (block ${i} of ${name}, on its ${seen[i] === 1 ? "free list" : "thread-free list"}) was written after it was freed: ` +
+            message: `free block ${hex(b)} (block ${i} of ${name}, ${LIST_NAMES[seen[i]!]}) was written after it was freed: ` +
               `byte ${at} (address ${hex(a)}) holds 0x${(i32[a >>> 2]! >>> 0).toString(16)} instead of ${expected}`,
             page: r,
             pointer: b,
@@ -858,7 +932,7 @@ class Checker {
   private checkLiveBlock(b: number, size: number, name: string, r: number): void {
     const word = this.i32[trailerWord(b, size)]!;
     if (word === freeWord(b + size - 4)) {
-      const damage = findFreeDamage(this.i32, b, size);
+      const damage = findFreeDamage(this.i32, b, size, this.key);
       this.report(damage >= 0
         ? {
           kind: "withheld-block",
@@ -880,7 +954,7 @@ class Checker {
       this.report({
         kind: "trailer",
         message: `${name} at ${hex(b)} (${size} usable bytes): its trailer (last word, at ${hex(b + size - 4)}) holds 0x${(word >>> 0).toString(16)}, which decodes to ${n} requested bytes, more than the ${size - CHECK_OVERHEAD} it can hold: a write past the end of this block reached its trailer` +
-          (findFreeDamage(this.i32, b, size) === size - 4
+          (findFreeDamage(this.i32, b, size, this.key) === size - 4
             ? ". (Its first words hold the free fill: it may also be a freed block whose trailer was overwritten, withheld from reuse when that was caught)"
             : ""),
         page: r,
@@ -899,6 +973,9 @@ class Checker {
     }
   }
 }
+
+/** Where a free block was found, by its mark in the page's scratch bitmap. */
+const LIST_NAMES = ["", "on its page's free list", "on its page's thread-free list", "in its owner's thread cache"];
 
 /** headKind of a page that is not a span head, and of a head with an unknown class. */
 const KIND_NONE = -100;

@@ -24,7 +24,8 @@ import { H, Kind, PF, PG, Page } from "./layout.js";
 import { unlock } from "./lock.js";
 import type { Region } from "./region.js";
 import { CLASS_CAPACITY, CLASS_SIZE, NUM_CLASSES } from "./size_classes.js";
-import { pageLiveBlocks } from "./pages.js";
+import { pageHandedOut } from "./pages.js";
+import { cachedByPage } from "./thread_cache.js";
 import { formatBytes, lockForWalk } from "./heap_check.js";
 
 /** One span as the map draws it. */
@@ -87,6 +88,7 @@ function collect(rg: Region): { spans: Span[]; mapped: number; inUse: number; se
         abandoned.add(e);
       }
     }
+    const cached = cachedByPage(rg);
     const segShift = rg.segmentPageShift;
     const segs = Math.ceil(mapped / (1 << segShift));
     for (let s = 0; s < segs; s++) segCounts.push(i32[rg.segmentsWord + s]!);
@@ -105,7 +107,7 @@ function collect(rg: Region): { spans: Span[]; mapped: number; inUse: number; se
       else if (cls >= 0 && cls < NUM_CLASSES) {
         span.kind = "small";
         span.capacity = CLASS_CAPACITY[cls]!;
-        span.live = pageLiveBlocks(i32, e, cls);
+        span.live = Math.max(0, pageHandedOut(i32, e, cls) - (cached.get(e) ?? 0));
         span.owner = Atomics.load(i32, e + PG.OWNER);
         span.full = (i32[e + PG.FLAGS]! & PF.FULL) !== 0;
         span.abandoned = abandoned.has(e);

@@ -4,7 +4,8 @@
  *
  * Basic design: under the heap lock, walk the spans by PG.PAGES; a large block is one live
  * block; in a small page the live blocks are those below PG.RESERVED that are on neither its free
- * list nor its thread-free list (marked in a scratch bitmap per page). The blocks are collected
+ * list nor its thread-free list nor in its owner's thread cache (marked in a scratch bitmap per
+ * page). The blocks are collected
  * into arrays first and the visitor is called after the lock is released, so that it may call
  * stats(), check() or walk() itself (but it must not allocate or free in the heap it walks: the
  * collected blocks would go stale).
@@ -21,6 +22,7 @@ import { unlock } from "./lock.js";
 import type { Region } from "./region.js";
 import { CLASS_CAPACITY, CLASS_SIZE, NUM_CLASSES, blockIndex } from "./size_classes.js";
 import { lockForWalk } from "./heap_check.js";
+import { forEachCached } from "./thread_cache.js";
 
 /** One live block, as {@link Heap.walk} reports it. */
 export interface BlockInfo {
@@ -51,6 +53,12 @@ export function walkRegion(rg: Region, checked: boolean, visit: (b: BlockInfo) =
   const locked = lockForWalk(rg, () => {});
   try {
     const i32 = rg.i32;
+    const cached = new Map<number, number[]>();
+    forEachCached(rg, (_tid, _cls, b, e) => {
+      const list = cached.get(e);
+      if (list === undefined) cached.set(e, [b]);
+      else list.push(b);
+    });
     const mapped = Math.max(0, Math.min(Atomics.load(i32, rg.hdr + H.MAPPED_PAGES), rg.maxPages, Math.floor(rg.u8.length / Page.SIZE) - rg.firstPage));
     const sizeOf = (p: number, usable: number): number => {
       if (!checked) return usable;
@@ -87,6 +95,7 @@ export function walkRegion(rg: Region, checked: boolean, visit: (b: BlockInfo) =
             seen[idx] = 1;
           }
         }
+        for (const b of cached.get(e) ?? []) seen[blockIndex(cls, b - start)] = 1;
         const owner = Atomics.load(i32, e + PG.OWNER);
         for (let i = 0; i < reserved; i++) {
           if (seen[i] !== 0) continue;

@@ -11,7 +11,7 @@
  *         │ span bins                    │  heads of the free-span lists, one per bin
  *         │ class table                  │  size → class for the malloc fast path
  *         │ abandoned pages              │  per size class, pages whose worker has gone
- *         │ thread table                 │  one 512-byte slot per worker (MAX_THREADS)
+ *         │ thread table                 │  one slot per worker (MAX_THREADS): pages, cache
  *         │ segment table                │  pages in use, one int32 per segment
  *         │ page table                   │  one 64-byte entry per page (ENTRY_WORDS int32)
  *         ├──────────────────────────────┤  ◄─ first data page, 64 KiB aligned (absolute)
@@ -33,7 +33,7 @@
 /** "HAKM" in little-endian ASCII: the first word of every heap header. */
 export const MAGIC = 0x4d4b4148;
 /** Version of the layout described in this file. */
-export const LAYOUT_VERSION = 1;
+export const LAYOUT_VERSION = 2;
 
 /**
  * Pages are 64 KiB, the size of a WebAssembly page. (The constants that the fast paths use are
@@ -82,6 +82,12 @@ export const enum H {
   GROWTHS = 33,
   PAGES_IN_USE = 34,
   PEAK_PAGES_IN_USE = 35,
+  /**
+   * A random nonzero word chosen at format: every free block holds it in its second word (BLOCK_KEY),
+   * and malloc clears it, so that a free that finds it there is a double free (confirmed by walking
+   * the lists before it is reported: user data matches it by chance once in 2^32).
+   */
+  FREE_KEY = 36,
   // Line 3 alone: every worker reads it on each `heap.u8`; only growth writes it.
   /** Data pages currently backed by the buffer, counted from the first data page. */
   MAPPED_PAGES = 48,
@@ -99,6 +105,12 @@ export const enum HO {
  * fast path falls through to the slow path without a separate "no page yet" test.
  */
 export const NULL_ENTRY_BYTES = 64;
+
+/** Word of a free block (after the free-list link in word 0) that holds the heap's H.FREE_KEY. */
+export const enum Block {
+  LINK = 0,
+  KEY = 1,
+}
 
 // ─── Span bins ─────────────────────────────────────────────────────────────────────────────
 
@@ -123,17 +135,29 @@ export const CLASS_TABLE_WORDS = 129;
 export const MAX_THREADS = 128;
 /**
  * Each worker's slot: a header cache line; the worker's current page per size class (an entry
- * word index; the null entry when it has none); and the same current pages indexed by request
- * size, (n + 7) >>> 3 for n <= 1023, so that the malloc fast path finds its page in one read.
- * Only the owning worker writes its slot's pages. Slots are whole cache lines apart.
+ * word index; the null entry when it has none), which its refills take blocks from; and its thread
+ * cache, two words per size class (thread_cache.ts): the head of a LIFO list of free blocks and
+ * the room left in it. Only the owning worker writes its slot (others read it for statistics and
+ * checks, and reclaimThread takes it over from a worker that has ended). Slots are whole cache
+ * lines apart.
  */
-export const THREAD_SLOT_WORDS = 272;
+export const THREAD_SLOT_WORDS = 336;
 export const enum T {
   STATE = 0,
   /** Thread id of the worker in the slot. */
   TID = 1,
   CURRENT = 16,
-  BY_SIZE = 128,
+  /** Thread cache of class c: head at CACHE + 2c, room at CACHE + 2c + 1 (see TC). */
+  CACHE = 128,
+}
+
+/** Word offsets within a class's two thread-cache words. */
+export const enum TC {
+  /** First free block of the class's LIFO list (linked through word 0 of the blocks); 0 when empty. */
+  HEAD = 0,
+  /** Blocks the list may still take before a push drains it: its cap less its length. */
+  ROOM = 1,
+  WORDS = 2,
 }
 
 /** States of a thread slot (T.STATE). */
@@ -167,7 +191,10 @@ export const enum PG {
   START = 3,
   /** Small page: head of the free list (owner only, plain stores); 0 when empty. */
   FREE = 4,
-  /** Small page: blocks handed out and not yet returned to PG.FREE. */
+  /**
+   * Small page: blocks handed out — to the owner's thread cache or to callers — and not yet back
+   * on PG.FREE (blocks on PG.THREAD_FREE count as handed out until the owner collects them).
+   */
   USED = 5,
   /** Small page: blocks carved so far; blocks at and past this index were never handed out. */
   RESERVED = 6,
@@ -190,18 +217,26 @@ export const enum PG {
   /** Small page: PF bits. */
   FLAGS = 12,
   /**
-   * Small page: 0 for a page in its owner's queue. For a full page (PF.FULL), the number of blocks
-   * that must still come back before it rejoins its queue has been taken out of PG.USED and is kept
-   * here: the true count of used blocks is PG.USED + PG.WAKE, and the owner's free needs a single
-   * test (PG.USED reaching 0) for both "empty" and "full page has room again".
-   */
-  WAKE = 13,
-  /**
    * Small page: the class's exact-division constants (see size_classes.ts), copied here so that
    * free's check "is this the start of a block" reads only the page entry.
    */
-  INV = 14,
-  SHIFT = 15,
+  INV = 13,
+  SHIFT = 14,
+  /**
+   * Small page owned by a worker: what the free fast path needs in one word (see Tag): the owner's
+   * thread slot number, the class's exact-division shift and the class. 0 for anything else (a
+   * large block, a free span, an abandoned page).
+   */
+  TAG = 15,
+}
+
+/** Fields of PG.TAG: (slot number << SLOT) | (division shift << SHIFT) | class. */
+export const enum Tag {
+  /** The owner's slot number is 1 + its slot's index in the thread table (0: no owner). */
+  SLOT = 16,
+  SHIFT = 8,
+  CLASS_MASK = 255,
+  SHIFT_MASK = 31,
 }
 
 /** PG.CLASS values of span heads that are not small pages. */

@@ -3,10 +3,9 @@
  * blocks, and a list of full pages.
  *
  * Basic design: both are doubly linked through the pages' PG.NEXT / PG.PREV (0 ends a list).
- * The queue's first page is the worker's current page of the class, which the malloc fast path
- * reads from the worker's thread slot (by class at T.CURRENT, by request size at T.BY_SIZE);
- * `setCurrent` keeps both tables in step. Queue tails and full-list heads live here, in the
- * worker's own memory: only the slow path needs them.
+ * The queue's first page is the worker's current page of the class, kept in the worker's thread
+ * slot (T.CURRENT) so that check() can follow every worker's queues. Queue tails and full-list
+ * heads live here, in the worker's own memory: only the slow paths need them.
  *
  * Invariants:
  * - Every small page a worker owns is in exactly one of its lists: the queue of its class, or,
@@ -16,18 +15,16 @@
  */
 
 import { PF, PG } from "./layout.js";
-import { NUM_CLASSES, SIZE_INDEX_RANGE } from "./size_classes.js";
+import { NUM_CLASSES } from "./size_classes.js";
 
 export class PageQueues {
   private readonly currentWord: number;
-  private readonly bySizeWord: number;
   private readonly nullEntry: number;
   private readonly last = new Int32Array(NUM_CLASSES);
   private readonly full = new Int32Array(NUM_CLASSES);
 
-  constructor(currentWord: number, bySizeWord: number, nullEntry: number) {
+  constructor(currentWord: number, nullEntry: number) {
     this.currentWord = currentWord;
-    this.bySizeWord = bySizeWord;
     this.nullEntry = nullEntry;
   }
 
@@ -41,11 +38,9 @@ export class PageQueues {
     return this.full[cls]!;
   }
 
-  /** Makes `e` the current page of `cls`, in both of the thread slot's tables. */
+  /** Makes `e` the current page of `cls`. */
   private setCurrent(i32: Int32Array, cls: number, e: number): void {
     i32[this.currentWord + cls] = e;
-    const [first, last] = SIZE_INDEX_RANGE[cls]!;
-    for (let i = first; i <= last; i++) i32[this.bySizeWord + i] = e;
   }
 
   /** Queues `e` first: it becomes the current page. */

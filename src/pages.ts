@@ -3,27 +3,38 @@
  *
  * Basic design (mimalloc's free-list sharding): a page has two lists of free blocks, each a
  * singly linked list threaded through the first word of the free blocks themselves:
- * - PG.FREE, popped by the owner's malloc and pushed by the owner's free, with plain stores;
+ * - PG.FREE, which the owner's thread cache refills from and drains into (thread_cache.ts), with
+ *   plain stores;
  * - PG.THREAD_FREE, pushed by other workers with Atomics.compareExchange and taken whole by the
  *   owner (Atomics.exchange) when PG.FREE runs dry.
  * Blocks are carved lazily: PG.RESERVED counts the blocks ever linked into a list, and when both
  * lists are empty the owner links the next CLASS_EXTEND[class] blocks (the seed's batch refill).
+ * Every free block — on either list, in a thread cache, or carved and never handed out — holds the
+ * heap's free key in its word Block.KEY; malloc clears it (layout.ts H.FREE_KEY).
  *
  * Invariants:
- * - PG.USED + PG.WAKE = PG.RESERVED − (length of PG.FREE): blocks on PG.THREAD_FREE still
- *   count as used until the owner collects them.
+ * - PG.USED = PG.RESERVED − (length of PG.FREE): blocks in the owner's thread cache and on
+ *   PG.THREAD_FREE count as handed out until they come back to PG.FREE.
  * - Every block on either list is the start of a block of this page below PG.RESERVED, and
- *   appears once.
+ *   appears once (and in no thread cache).
  * - Only the owner (PG.OWNER) reads or writes PG.FREE, PG.USED, PG.RESERVED, PG.NEXT, PG.PREV and
  *   PG.FLAGS; other workers touch only PG.THREAD_FREE.
  */
 
-import { PG } from "./layout.js";
+import { Block, PG, Tag } from "./layout.js";
 import type { Region } from "./region.js";
 import { CLASS_CAPACITY, CLASS_EXTEND, CLASS_INV, CLASS_SHIFT, CLASS_SIZE, blockIndex } from "./size_classes.js";
 
-/** Prepares the freshly acquired span at `e` to serve class `cls` for thread `tid`. */
-export function initPage(i32: Int32Array, e: number, cls: number, tid: number): void {
+/** PG.TAG of a page of class `cls` owned by the worker in thread slot number `slotNo`. */
+export function ownerTag(slotNo: number, cls: number): number {
+  return (slotNo << Tag.SLOT) | (CLASS_SHIFT[cls]! << Tag.SHIFT) | cls;
+}
+
+/**
+ * Prepares the freshly acquired span at `e` to serve class `cls` for thread `tid`, in thread slot
+ * number `slotNo`.
+ */
+export function initPage(i32: Int32Array, e: number, cls: number, tid: number, slotNo: number): void {
   i32[e + PG.FREE] = 0;
   i32[e + PG.USED] = 0;
   i32[e + PG.RESERVED] = 0;
@@ -33,16 +44,17 @@ export function initPage(i32: Int32Array, e: number, cls: number, tid: number): 
   i32[e + PG.NEXT] = 0;
   i32[e + PG.PREV] = 0;
   i32[e + PG.FLAGS] = 0;
-  i32[e + PG.WAKE] = 0;
   i32[e + PG.INV] = CLASS_INV[cls]!;
   i32[e + PG.SHIFT] = CLASS_SHIFT[cls]!;
+  i32[e + PG.TAG] = ownerTag(slotNo, cls);
 }
 
 /**
  * Links the next batch of never-used blocks of the page at `e` (class `cls`) into its empty
- * free list. Returns how many blocks it linked (0 when the page is fully carved).
+ * free list, each marked free with `key`. Returns how many blocks it linked (0 when the page is
+ * fully carved).
  */
-export function extendPage(i32: Int32Array, e: number, cls: number): number {
+export function extendPage(i32: Int32Array, e: number, cls: number, key: number): number {
   const reserved = i32[e + PG.RESERVED]!;
   const n = Math.min(CLASS_EXTEND[cls]!, i32[e + PG.CAPACITY]! - reserved);
   if (n <= 0) return 0;
@@ -52,9 +64,11 @@ export function extendPage(i32: Int32Array, e: number, cls: number): number {
   for (let i = 1; i < n; i++) {
     const next = (b + size) | 0;
     i32[b >>> 2] = next;
+    i32[(b >>> 2) + Block.KEY] = key;
     b = next;
   }
   i32[b >>> 2] = i32[e + PG.FREE]!;
+  i32[(b >>> 2) + Block.KEY] = key;
   i32[e + PG.FREE] = first;
   i32[e + PG.RESERVED] = reserved + n;
   return n;
@@ -79,14 +93,21 @@ export function collectThreadFree(i32: Int32Array, e: number): number {
   return n;
 }
 
-/** Pushes block `p` onto the thread-free list of the page at `e`, from any worker. */
-export function pushThreadFree(i32: Int32Array, e: number, p: number): void {
+/**
+ * Marks block `p` of the page at `e` free with `key` and pushes it onto the page's thread-free
+ * list, from any worker. Returns false, changing nothing, when the block already carries the key
+ * (or it changed under us): a double free, for the caller to confirm.
+ */
+export function pushThreadFree(i32: Int32Array, e: number, p: number, key: number): boolean {
+  const k = (p >>> 2) + Block.KEY;
+  const was = Atomics.load(i32, k);
+  if (was === key || Atomics.compareExchange(i32, k, was, key) !== was) return false;
   const slot = e + PG.THREAD_FREE;
   let head = Atomics.load(i32, slot);
   for (;;) {
     Atomics.store(i32, p >>> 2, head);
     const seen = Atomics.compareExchange(i32, slot, head, p | 0);
-    if (seen === head) return;
+    if (seen === head) return true;
     head = seen;
   }
 }
@@ -99,6 +120,7 @@ export function abandonPage(rg: Region, e: number): void {
   const i32 = rg.i32;
   rg.lock();
   try {
+    Atomics.store(i32, e + PG.TAG, 0);
     Atomics.store(i32, e + PG.OWNER, 0);
     const head = rg.abandonedWord + i32[e + PG.CLASS]!;
     i32[e + PG.PREV] = 0;
@@ -109,8 +131,11 @@ export function abandonPage(rg: Region, e: number): void {
   }
 }
 
-/** Takes a page of class `cls` from the abandoned list for thread `tid`; 0 when there is none. */
-export function adoptAbandoned(rg: Region, cls: number, tid: number): number {
+/**
+ * Takes a page of class `cls` from the abandoned list for this region's worker (rg.tid, in slot
+ * number rg.slotNo); 0 when there is none.
+ */
+export function adoptAbandoned(rg: Region, cls: number): number {
   const i32 = rg.i32;
   const head = rg.abandonedWord + cls;
   if (Atomics.load(i32, head) === 0) return 0;
@@ -121,7 +146,8 @@ export function adoptAbandoned(rg: Region, cls: number, tid: number): number {
     i32[head] = i32[e + PG.NEXT]!;
     i32[e + PG.NEXT] = 0;
     i32[e + PG.FLAGS] = 0;
-    Atomics.store(i32, e + PG.OWNER, tid);
+    Atomics.store(i32, e + PG.OWNER, rg.tid);
+    Atomics.store(i32, e + PG.TAG, ownerTag(rg.slotNo, cls));
     return e;
   } finally {
     rg.unlock();
@@ -146,11 +172,12 @@ export function pagesOwnedBy(rg: Region, tid: number): number[] {
 }
 
 /**
- * Blocks in use in the small page at `e` (class `cls`): PG.USED + PG.WAKE less the blocks on its
- * thread-free list, which still count as used until the owner collects them. The list is
- * followed only while it names blocks of this page, so a damaged list cannot run away.
+ * Blocks handed out from the small page at `e` (class `cls`) and not back: PG.USED less the
+ * blocks on its thread-free list. (Blocks in its owner's thread cache are among them; the caller
+ * subtracts those.) The list is followed only while it names blocks of this page, so a damaged
+ * list cannot run away.
  */
-export function pageLiveBlocks(i32: Int32Array, e: number, cls: number): number {
+export function pageHandedOut(i32: Int32Array, e: number, cls: number): number {
   const capacity = CLASS_CAPACITY[cls]!;
   const start = i32[e + PG.START]! >>> 0;
   let remote = 0;
@@ -158,5 +185,26 @@ export function pageLiveBlocks(i32: Int32Array, e: number, cls: number): number 
     if (b < start || blockIndex(cls, b - start) >= capacity) break;
     remote++;
   }
-  return Math.max(0, Math.min(capacity, i32[e + PG.USED]! + i32[e + PG.WAKE]! - remote));
+  return Math.max(0, Math.min(capacity, i32[e + PG.USED]! - remote));
+}
+
+/**
+ * Puts block `b` of the owner's page `e` back on its free list (the block keeps its free key).
+ * Returns the page's PG.USED after. Owner only.
+ */
+export function returnBlock(i32: Int32Array, e: number, b: number): number {
+  i32[b >>> 2] = i32[e + PG.FREE]!;
+  i32[e + PG.FREE] = b;
+  const used = i32[e + PG.USED]! - 1;
+  i32[e + PG.USED] = used;
+  return used;
+}
+
+/** True when the list from `head` (linked through word 0) holds `p` within its first `limit` blocks. */
+export function listHolds(i32: Int32Array, head: number, p: number, limit: number): boolean {
+  let n = 0;
+  for (let b = head >>> 0; b !== 0 && n < limit; b = i32[b >>> 2]! >>> 0, n++) {
+    if (b === p) return true;
+  }
+  return false;
 }

@@ -13,11 +13,12 @@
 
 import {
   Bins, CLASS_TABLE_WORDS, Entry, H, HEADER_BYTES, Kind, LAYOUT_VERSION, MAGIC, MAX_THREADS,
-  NULL_ENTRY_BYTES, PG, Page, T, THREAD_SLOT_WORDS, ThreadState,
+  NULL_ENTRY_BYTES, PG, Page, T, TC, THREAD_SLOT_WORDS, ThreadState,
 } from "./layout.js";
 import { lock, unlock } from "./lock.js";
 import { LinearMemory } from "./memory.js";
 import { NUM_CLASSES, SMALL_CLASS } from "./size_classes.js";
+import { initCache } from "./thread_cache.js";
 
 /** Everything `format` needs to lay out a new heap. */
 export interface RegionConfig {
@@ -31,6 +32,19 @@ const NO_THREAD = 0x3fffffff;
 
 function alignUp(n: number, a: number): number {
   return Math.ceil(n / a) * a;
+}
+
+/**
+ * A random word for H.FREE_KEY, from the platform's cryptographic generator where there is one
+ * (Node, browsers, Deno, Bun all have `crypto.getRandomValues`). Never 0, which a block holding
+ * zeros would match.
+ */
+function freeKey(): number {
+  const word = new Int32Array(1);
+  const crypto = (globalThis as { crypto?: { getRandomValues(a: Int32Array): Int32Array } }).crypto;
+  if (crypto !== undefined) crypto.getRandomValues(word);
+  else word[0] = (Math.random() * 2 ** 32) | 0;
+  return word[0] === 0 ? 0x5eed1e55 : word[0]!;
 }
 
 export class Region {
@@ -69,6 +83,8 @@ export class Region {
   mappedPages = 0;
   /** Thread id of the worker using this view (set when it claims its slot), the lock's holder id. */
   tid = NO_THREAD;
+  /** Its thread slot's number: 1 + the slot's index in the thread table (PG.TAG names owners by it). */
+  slotNo = 0;
 
   private constructor(memory: LinearMemory | null, base: number, maxBytes: number, segmentShift: number) {
     this.memory = memory as LinearMemory; // null only for metadataEnd's arithmetic
@@ -139,6 +155,7 @@ export class Region {
     i32[h + H.ABANDONED] = (r.abandonedWord << 2) - config.base;
     for (let i = 0; i < CLASS_TABLE_WORDS; i++) i32[r.classTableWord + i] = SMALL_CLASS[i]!;
     i32[h + H.NEXT_TID] = 0;
+    i32[h + H.FREE_KEY] = freeKey();
     return r;
   }
 
@@ -190,8 +207,13 @@ export class Region {
    * WebAssembly.Memory, from wasm or JS, detaches the old one), then the mapped page count.
    */
   sync(): void {
-    this.refreshViews();
-    this.mappedPages = Atomics.load(this.i32, this.hdr + H.MAPPED_PAGES);
+    if (this.i32.length === 0) this.refreshViews();
+    const mapped = Atomics.load(this.i32, this.hdr + H.MAPPED_PAGES);
+    // (Reading a growable SharedArrayBuffer's byteLength is a runtime call: only when needed.)
+    if (mapped !== this.mappedPages || this.memory.source instanceof WebAssembly.Memory) {
+      this.mappedPages = mapped;
+      this.refreshViews();
+    }
   }
 
   /** Word index of the entry of relative data page `r` (0 = first data page). */
@@ -221,8 +243,9 @@ export class Region {
       if (Atomics.compareExchange(i32, slot + T.STATE, ThreadState.FREE, ThreadState.ALIVE) === ThreadState.FREE) {
         const tid = Atomics.add(i32, this.hdr + H.NEXT_TID, 1) + 1;
         this.tid = tid;
+        this.slotNo = t + 1;
         i32.fill(this.nullEntry, slot + T.CURRENT, slot + T.CURRENT + NUM_CLASSES);
-        i32.fill(this.nullEntry, slot + T.BY_SIZE, slot + T.BY_SIZE + CLASS_TABLE_WORDS);
+        initCache(i32, slot);
         Atomics.store(i32, slot + T.TID, tid);
         return slot;
       }
@@ -256,6 +279,6 @@ export class Region {
   }
 }
 
-if (T.CURRENT + NUM_CLASSES > T.BY_SIZE || T.BY_SIZE + CLASS_TABLE_WORDS > THREAD_SLOT_WORDS) {
+if (T.CURRENT + NUM_CLASSES > T.CACHE || T.CACHE + NUM_CLASSES * TC.WORDS > THREAD_SLOT_WORDS) {
   throw new Error("hakmem: layout: the thread slot is too small for the size classes");
 }

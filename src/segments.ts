@@ -37,7 +37,7 @@ export function binOf(pages: number): number {
  * terminated right after still owns it (and reclaimThread finds it). The caller refreshes its
  * views: the buffer may have grown.
  */
-export function acquireSpan(rg: Region, pages: number, kind: number, alignPages = 1, owner = 0): number {
+export function acquireSpan(rg: Region, pages: number, kind: number, alignPages = 1): number {
   rg.lock();
   try {
     const need = pages + alignPages - 1;
@@ -55,7 +55,9 @@ export function acquireSpan(rg: Region, pages: number, kind: number, alignPages 
       }
     }
     if (total > pages) insertFree(rg, e + pages * Entry.WORDS, total - pages);
-    if (kind >= 0) initPage(i32, e, kind, owner);
+    const owner = kind >= 0 ? rg.tid : 0;
+    if (kind >= 0) initPage(i32, e, kind, owner, rg.slotNo);
+    else i32[e + PG.TAG] = 0;
     markInUse(rg, e, pages, kind, owner);
     return e;
   } finally {
@@ -226,6 +228,7 @@ function insertFree(rg: Region, e: number, pages: number): void {
   const last = e + (pages - 1) * Entry.WORDS;
   i32[e + PG.CLASS] = Kind.FREE;
   i32[e + PG.OWNER] = 0;
+  i32[e + PG.TAG] = 0;
   i32[e + PG.PAGES] = pages;
   i32[e + PG.HEAD] = e;
   i32[e + PG.START] = rg.startOfEntry(e) | 0;

@@ -46,8 +46,28 @@ export const CLASS_SIZE = Int32Array.from(sizes);
 export const CLASS_SPAN_PAGES = new Int32Array(NUM_CLASSES);
 /** Blocks per span of each class. */
 export const CLASS_CAPACITY = new Int32Array(NUM_CLASSES);
-/** Blocks carved into the free list at a time when a page's list runs dry (the seed's batch refill). */
+/**
+ * Blocks carved into a page's free list at a time when its lists run dry (the seed's batch
+ * refill): at most 32 and 4 KiB of blocks, since carving writes into every block; a mid page
+ * (blocks of 4 KiB and more, a few per page) is carved whole at once, so that its later refills
+ * find blocks on its list (the seed's prewarm).
+ */
 export const CLASS_EXTEND = new Int32Array(NUM_CLASSES);
+
+/**
+ * The thread cache's bounds (thread_cache.ts). A class's cache holds at most CLASS_CACHE_CAP
+ * blocks: CACHE_CLASS_BYTES of them, but no more than CACHE_MAX_BLOCKS and no fewer than one;
+ * classes above CACHE_MAX_SIZE are not cached (cap 0). A worker's caches thus hold at most
+ * CACHE_WORKER_BYTES bytes (the sum of cap × size).
+ */
+export const CACHE_CLASS_BYTES = 16 * 1024;
+export const CACHE_MAX_BLOCKS = 64;
+export const CACHE_MAX_SIZE = 64 * 1024;
+/** Blocks one refill moves from a page into the cache at most (the seed's REFILL_COUNT). */
+export const CACHE_REFILL = 32;
+export const CLASS_CACHE_CAP = new Int32Array(NUM_CLASSES);
+/** Blocks a refill takes (at most; what the page has): half the cap, at most CACHE_REFILL, at least 1. */
+export const CLASS_REFILL = new Int32Array(NUM_CLASSES);
 
 /**
  * Exact-division constants: a class size is `odd << shift`. For a byte offset `x` into a span,
@@ -87,11 +107,16 @@ for (let c = 0; c < NUM_CLASSES; c++) {
   CLASS_SPAN_PAGES[c] = pages;
   CLASS_CAPACITY[c] = Math.floor((pages * Page.SIZE) / size);
   // The seed measured 32 blocks per refill as best (128 polluted L1 and lost 36 %); cap at 4 KiB.
-  CLASS_EXTEND[c] = Math.max(1, Math.min(32, Math.floor(4096 / size)));
+  CLASS_EXTEND[c] = size >= 4096 ? CLASS_CAPACITY[c]! : Math.max(1, Math.min(32, Math.floor(4096 / size)));
+  CLASS_CACHE_CAP[c] = size > CACHE_MAX_SIZE ? 0 : Math.max(1, Math.min(CACHE_MAX_BLOCKS, Math.floor(CACHE_CLASS_BYTES / size)));
+  CLASS_REFILL[c] = Math.max(1, Math.min(CACHE_REFILL, CLASS_CACHE_CAP[c]! >>> 1));
   const shift = 31 - Math.clz32(size & -size);
   CLASS_SHIFT[c] = shift;
   CLASS_INV[c] = inverseMod32(size >>> shift);
 }
+
+/** Bytes a worker's thread caches can hold at most. */
+export const CACHE_WORKER_BYTES = CLASS_CACHE_CAP.reduce((sum, cap, c) => sum + cap * CLASS_SIZE[c]!, 0);
 
 for (let i = 0; i < SMALL_CLASS.length; i++) {
   const n = i << 3;
@@ -99,15 +124,6 @@ for (let i = 0; i < SMALL_CLASS.length; i++) {
   while (CLASS_SIZE[c]! < n) c++;
   SMALL_CLASS[i] = c;
 }
-
-/**
- * For each class, the first and last index `(n + 7) >>> 3` of the requests n <= 1023 it serves
- * ([1, 0], an empty range, for the classes above them).
- */
-export const SIZE_INDEX_RANGE: ReadonlyArray<readonly [number, number]> = Array.from({ length: NUM_CLASSES }, (_, c) => {
-  const indices = [...SMALL_CLASS.keys()].filter((i) => SMALL_CLASS[i] === c);
-  return indices.length === 0 ? ([1, 0] as const) : ([indices[0]!, indices[indices.length - 1]!] as const);
-});
 
 /** Size class of a request of `size` bytes, 0 <= size <= MID_MAX. */
 export function classOf(size: number): number {

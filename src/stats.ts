@@ -1,7 +1,8 @@
 /**
  * stats — what the heap holds, counted by walking the page table.
  *
- * Nothing is counted on the fast paths: live blocks per class are the pages' PG.USED, and the
+ * Nothing is counted on the fast paths: live blocks per class are the pages' PG.USED less the
+ * blocks on their thread-free lists and in the workers' thread caches (by their room words), and the
  * page-level figures come from the counters the span allocator keeps under the heap lock. A
  * walk costs one read per page entry, so stats() is for reports and tests, not for hot loops.
  *
@@ -10,10 +11,11 @@
  */
 
 import { H, Kind, PG, Page } from "./layout.js";
-import { pageLiveBlocks } from "./pages.js";
+import { pageHandedOut } from "./pages.js";
 import type { Region } from "./region.js";
 import { segmentCount } from "./segments.js";
 import { CLASS_CAPACITY, CLASS_SIZE, NUM_CLASSES } from "./size_classes.js";
+import { cachedByClass } from "./thread_cache.js";
 
 /** Blocks of one size class. */
 export interface ClassStats {
@@ -70,7 +72,7 @@ export function collectStats(rg: Region): HeapStats {
       const cls = i32[e + PG.CLASS]!;
       const n = i32[e + PG.PAGES]!;
       if (cls >= 0) {
-        used[cls]! += pageLiveBlocks(i32, e, cls);
+        used[cls]! += pageHandedOut(i32, e, cls);
         pages[cls]! += 1;
       } else if (cls === Kind.LARGE) {
         largeBlocks++;
@@ -80,6 +82,8 @@ export function collectStats(rg: Region): HeapStats {
       }
       r += n;
     }
+    const cached = cachedByClass(rg);
+    for (let c = 0; c < NUM_CLASSES; c++) used[c] = Math.max(0, used[c]! - cached[c]!);
     const classes: ClassStats[] = [];
     let liveBytes = largeBytes;
     let liveBlocks = largeBlocks;

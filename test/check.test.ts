@@ -7,9 +7,11 @@
  *   what was allocated;
  * - check() on corrupt heaps, corrupted through a raw Int32Array over heap.buffer: a free-list
  *   link outside its page, a free-list cycle, a wrong PG.USED, a span page with a wrong
- *   PG.HEAD, a segment-table count off by one, a thread-free list pointing inside a block; each
- *   is reported with its kind, page and pointer and nothing else; all six at once are all
- *   reported; random garbage in the metadata never makes check(), walk() or renderMap() throw;
+ *   PG.HEAD, a segment-table count off by one, a thread-free list pointing inside a block, a
+ *   thread cache leading into a page of another class, a cache's room word off by one, a free
+ *   block without the free key; each is reported with its kind, page and pointer and nothing
+ *   else; all at once are all reported; random garbage in the metadata never makes check(),
+ *   walk() or renderMap() throw;
  * - checked mode: a canary overwrite, a trailer overwrite and a write after free are reported;
  * - walk() visits exactly the live blocks (pointer, size, class size, owner), also with blocks
  *   waiting on thread-free lists and on abandoned pages;
@@ -19,7 +21,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { attachHeap, createHeap, MID_MAX, PAGE_SIZE, SIZE_CLASSES, type CheckReport, type Heap } from "../src/index.js";
-import { H, PG } from "../src/layout.js";
+import { Block, H, PG, T, TC } from "../src/layout.js";
 
 const MiB = 1 << 20;
 
@@ -36,6 +38,8 @@ interface Raw {
   firstPage: number;
   /** Entry of the page holding p: ((p >>> 16) << 4) + pageBias. */
   pageBias: number;
+  /** Word index of the first thread slot (the creating worker's). */
+  firstSlot: number;
 }
 
 function raw(heap: Heap, base = 0): Raw {
@@ -53,6 +57,7 @@ function raw(heap: Heap, base = 0): Raw {
     segmentsWord: (base + i32[hdr + H.SEGMENTS]!) >>> 2,
     firstPage,
     pageBias: pageTableWord - (firstPage << 4),
+    firstSlot: (base + i32[hdr + H.THREADS]!) >>> 2,
   };
 }
 
@@ -276,7 +281,14 @@ function corruptFixture(): { heap: Heap; r: Raw; inject: Record<string, () => In
   const large = heap.malloc(3 * PAGE_SIZE - 100); // a span of 3 pages
   const other = heap.malloc(5000);
   for (const list of [b48, b64, b80, b96]) heap.free(list[5]!);
+  // The thread cache goes back to the pages, so that their free lists hold the free blocks; then
+  // two frees of 112-byte blocks that stay in the cache.
+  heap.collect();
+  const b112 = smallBlocks(heap, 112, 10);
+  heap.free(b112[1]!);
+  heap.free(b112[2]!);
   const r = raw(heap);
+  const cache112 = r.firstSlot + T.CACHE + SIZE_CLASSES.indexOf(112) * TC.WORDS;
   assertOk(heap.check(), "the fixture before corruption");
   const inject: Record<string, () => Injection> = {
     /** The link in the head of the 48-byte page's free list points into another page. */
@@ -317,12 +329,29 @@ function corruptFixture(): { heap: Heap; r: Raw; inject: Record<string, () => In
       Atomics.store(r.i32, headOf(r, b96[0]!) + PG.THREAD_FREE, bad);
       return { kind: "thread-free-not-block", page: pageIndex(r, b96[0]!), pointer: bad };
     },
+    /** The 112-byte thread cache's second block links into the 48-byte page. */
+    cacheBlock: () => {
+      const bad = b48[7]!;
+      r.i32[r.i32[cache112 + TC.HEAD]! >>> 2] = bad;
+      return { kind: "cache-block", page: pageIndex(r, bad), pointer: bad };
+    },
+    /** The (empty) 256-byte thread cache's room word is negative. */
+    cacheCount: () => {
+      r.i32[r.firstSlot + T.CACHE + SIZE_CLASSES.indexOf(256) * TC.WORDS + TC.ROOM] = -1;
+      return { kind: "cache-count" };
+    },
+    /** A free block of the 80-byte page lost its free key. */
+    freeKey: () => {
+      const head = r.i32[headOf(r, b80[0]!) + PG.FREE]!;
+      r.i32[(head >>> 2) + Block.KEY] = 0;
+      return { kind: "free-key", page: pageIndex(r, b80[0]!), pointer: head >>> 0 };
+    },
   };
   return { heap, r, inject };
 }
 
 describe("check() on corrupt heaps", () => {
-  for (const name of ["outside", "cycle", "used", "head", "segment", "threadFree"]) {
+  for (const name of ["outside", "cycle", "used", "head", "segment", "threadFree", "cacheBlock", "cacheCount", "freeKey"]) {
     test(`reports ${name} alone, with its kind, page and pointer`, () => {
       const { heap, inject } = corruptFixture();
       const want = inject[name]!();
@@ -343,7 +372,7 @@ describe("check() on corrupt heaps", () => {
     });
   }
 
-  test("reports all six when all six are injected", () => {
+  test("reports every kind when all are injected at once", () => {
     const { heap, inject } = corruptFixture();
     const wanted = Object.values(inject).map((f) => f().kind).sort();
     const rep = heap.check();

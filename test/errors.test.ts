@@ -49,9 +49,11 @@ function fixture(heap: Heap): Fixture {
   const small112 = keep(100);
   for (const n of [0, 8, 1000, 5000, 70_000]) keep(n);
   // Three pages of 2048-byte blocks (a class no other block here uses: 32 to a page), filled and
-  // emptied again while a fourth page of the class is current. An emptied page that is not
-  // current goes back to the span bins, except one per class that may be kept as a spare: so at
-  // least two of the three are released. `view` tells which (it throws outside live pages).
+  // emptied again while a fourth page of the class is current. Freed blocks wait in the thread
+  // cache (8 of this class at most) and drain back to their pages; an emptied page that is not
+  // current goes back to the span bins, except one per class that may be kept as a spare, and the
+  // page of the blocks still cached stays: so at least one of the three is released. `view` tells
+  // which (it throws outside live pages).
   const filled: number[] = [];
   for (let i = 0; i < 96; i++) filled.push(heap.malloc(2048));
   const current = keep(2048);
@@ -69,9 +71,9 @@ function fixture(heap: Heap): Fixture {
   };
   const firsts = [...new Set(filled.map(pageOf))].map((pg) => filled.find((p) => pageOf(p) === pg)!);
   const released = firsts.filter((p) => !inUse(p));
-  assert.ok(released.length >= 2, `${released.length} of 3 emptied pages were released (at most one spare is kept)`);
+  assert.ok(released.length >= 1, `${released.length} of 3 emptied pages were released (at most one spare is kept, and one holds cached blocks)`);
   const cls2048 = heap.stats().classes.find((c) => c.size === 2048)!;
-  assert.ok(cls2048.pages <= 2, `class 2048 keeps ${cls2048.pages} pages for one live block`);
+  assert.ok(cls2048.pages <= 3, `class 2048 keeps ${cls2048.pages} pages for one live block`);
   const releasedSmall = released[released.length - 1]!;
   const large = keep(300_000);
   // A large block freed between two live ones, so that its pages stay free.

@@ -1,0 +1,259 @@
+/**
+ * thread pages — the pages one worker owns, and the decisions about them: which page serves a
+ * class next, when a full page serves again, when an empty page goes back to the heap, what
+ * happens to them when the worker leaves.
+ *
+ * Basic design: per size class, a queue of pages that can serve blocks (its first page is the
+ * class's current page) and a list of full pages (page_queues.ts). The worker's thread cache
+ * (thread_cache.ts) refills from the current page and drains blocks back into their pages; this
+ * module keeps the pages in the right list as blocks come and go:
+ * - a page with nothing left to hand out (no free block, none from other workers, fully carved)
+ *   moves to the full list, and rejoins its queue (last) once an eighth of its blocks came back,
+ *   so that it then serves a run of refills;
+ * - an empty page that is not current goes back to the span bins, except one spare per class,
+ *   kept queued last: a class whose live count hovers at a page boundary would otherwise give a
+ *   span back and take it again in a loop;
+ * - when the queue is empty: a full page that other workers freed into, then an abandoned page of
+ *   the class, then a new span.
+ *
+ * Invariants:
+ * - Every small page this worker owns (PG.OWNER = its thread id) is in exactly one of its lists.
+ * - A page in a queue has PF.FULL clear; a page in a full list has it set.
+ * - Views: everything here reads `region.i32` afresh after any call that may grow the buffer, and
+ *   syncs the region after taking a page that may lie in memory another worker's growth mapped.
+ */
+
+import { PF, PG, T } from "./layout.js";
+import { markFree } from "./checked_blocks.js";
+import {
+  abandonPage, adoptAbandoned, collectThreadFree, extendPage, pagesOwnedBy, returnBlock,
+} from "./pages.js";
+import { PageQueues } from "./page_queues.js";
+import type { Region } from "./region.js";
+import { acquireSpan, releaseSpan } from "./segments.js";
+import { CLASS_SIZE, CLASS_SPAN_PAGES, NUM_CLASSES } from "./size_classes.js";
+
+export class ThreadPages {
+  readonly queues: PageQueues;
+  /** Per class, an empty page kept queued for reuse, or 0. */
+  private readonly spare = new Int32Array(NUM_CLASSES);
+  private readonly nullEntry: number;
+
+  constructor(
+    private readonly rg: Region,
+    slot: number,
+    /** The heap's free key, which carved blocks get (H.FREE_KEY). */
+    private readonly key: number,
+    /** Checked mode: carved blocks get the checked free pattern too. */
+    private readonly checked: boolean,
+  ) {
+    this.nullEntry = rg.nullEntry;
+    this.queues = new PageQueues(slot + T.CURRENT, rg.nullEntry);
+  }
+
+  /** The current page of `cls`, or the null entry. */
+  current(cls: number): number {
+    return this.queues.current(this.rg.i32, cls);
+  }
+
+  /**
+   * The current page of `cls`, made to have blocks on its free list: blocks other workers freed
+   * into it, or newly carved ones; pages with none left move to the full list, and the next page
+   * serves. Returns 0 when the heap cannot provide a page (exhausted).
+   */
+  pageWithFree(cls: number): number {
+    const q = this.queues;
+    for (;;) {
+      let i32 = this.rg.i32;
+      let e = q.current(i32, cls);
+      if (e === this.spare[cls]) this.spare[cls] = 0; // in service again
+      if (e === this.nullEntry) {
+        e = this.findPage(cls);
+        if (e === 0) return 0;
+        i32 = this.rg.i32;
+      }
+      if (i32[e + PG.FREE] !== 0 || collectThreadFree(i32, e) !== 0) return e;
+      if (extendPage(i32, e, cls, this.key) !== 0) {
+        // Fresh blocks look freed in checked mode, so that every reuse can be verified alike.
+        if (this.checked) {
+          for (let b = i32[e + PG.FREE]!; b !== 0; b = i32[b >>> 2]!) markFree(i32, b >>> 0, CLASS_SIZE[cls]!);
+        }
+        return e;
+      }
+      q.remove(i32, e, cls);
+      q.pushFull(i32, e, cls);
+    }
+  }
+
+  /**
+   * Puts block `b` of this worker's page `e` back on the page's free list, and moves the page
+   * where it now belongs: a full page with an eighth of its blocks back rejoins its queue; an empty
+   * page that is not current becomes the class's spare, or goes back to the heap.
+   */
+  giveBack(e: number, b: number): void {
+    const i32 = this.rg.i32;
+    const used = returnBlock(i32, e, b);
+    const cls = i32[e + PG.CLASS]!;
+    if ((i32[e + PG.FLAGS]! & PF.FULL) !== 0) {
+      const capacity = i32[e + PG.CAPACITY]!;
+      if (used <= capacity - Math.max(1, capacity >>> 3)) {
+        this.queues.removeFull(i32, e, cls);
+        this.queues.pushBack(i32, e, cls);
+      }
+    } else if (used === 0 && this.queues.current(i32, cls) !== e) {
+      this.queues.remove(i32, e, cls);
+      if (this.spare[cls] === 0) {
+        this.spare[cls] = e;
+        this.queues.pushBack(i32, e, cls);
+      } else {
+        this.release(e);
+      }
+    }
+  }
+
+  /**
+   * Returns to the heap every page of this worker with no block handed out (after collecting what
+   * other workers freed into them), current ones included. Returns how many.
+   */
+  releaseEmpty(): number {
+    let released = 0;
+    const q = this.queues;
+    q.forEach(this.rg.i32, (e, cls) => {
+      const i32 = this.rg.i32;
+      collectThreadFree(i32, e);
+      const full = (i32[e + PG.FLAGS]! & PF.FULL) !== 0;
+      if (i32[e + PG.USED] !== 0) {
+        // A full page that got blocks back through collecting serves again.
+        if (full && i32[e + PG.FREE] !== 0) {
+          q.removeFull(i32, e, cls);
+          q.pushBack(i32, e, cls);
+        }
+        return;
+      }
+      if (full) q.removeFull(i32, e, cls);
+      else q.remove(i32, e, cls);
+      if (this.spare[cls] === e) this.spare[cls] = 0;
+      this.release(e);
+      released++;
+    });
+    return released;
+  }
+
+  /**
+   * Adopts every abandoned page, returns the empty ones to the heap and abandons the others again.
+   * Returns how many it released.
+   */
+  releaseAbandonedEmpty(): number {
+    let released = 0;
+    const keep: number[] = [];
+    for (let cls = 0; cls < NUM_CLASSES; cls++) {
+      for (let e = adoptAbandoned(this.rg, cls); e !== 0; e = adoptAbandoned(this.rg, cls)) {
+        collectThreadFree(this.rg.i32, e);
+        if (this.rg.i32[e + PG.USED] === 0) {
+          this.release(e);
+          released++;
+        } else {
+          keep.push(e);
+        }
+      }
+    }
+    for (const e of keep) abandonPage(this.rg, e);
+    return released;
+  }
+
+  /**
+   * Gives up every page: empty ones go back to the heap, the others to the abandoned lists, where
+   * other workers adopt them. (The thread cache must have been flushed into them first.)
+   */
+  abandonAll(): void {
+    const i32 = this.rg.i32;
+    this.queues.forEach(i32, (e) => this.abandon(e));
+    this.queues.clear(i32);
+    this.spare.fill(0);
+  }
+
+  /** Forgets every page (after a reset of the whole heap). */
+  forgetAll(): void {
+    this.queues.clear(this.rg.i32);
+    this.spare.fill(0);
+  }
+
+  /**
+   * Abandons the pages of thread `tid`, which has ended (reclaimThread), after its thread cache was
+   * returned into them. Returns how many pages it took over.
+   */
+  abandonThread(tid: number): number {
+    const pages = pagesOwnedBy(this.rg, tid);
+    for (const e of pages) this.abandon(e);
+    return pages.length;
+  }
+
+  /**
+   * The queue of `cls` is empty: finds a page with free blocks and queues it first. Returns its
+   * entry, or 0 when the heap is exhausted.
+   */
+  private findPage(cls: number): number {
+    const q = this.queues;
+    let i32 = this.rg.i32;
+    // Full pages that other workers freed into (this is how an owner with only full pages learns
+    // of remote frees): collecting makes them non-full.
+    for (let e = q.firstFull(cls); e !== 0; e = i32[e + PG.NEXT]!) {
+      if (Atomics.load(i32, e + PG.THREAD_FREE) !== 0) {
+        q.removeFull(i32, e, cls);
+        collectThreadFree(i32, e);
+        q.pushFront(i32, e, cls);
+        return e;
+      }
+    }
+    for (let adopted = adoptAbandoned(this.rg, cls); adopted !== 0; adopted = adoptAbandoned(this.rg, cls)) {
+      this.rg.sync(); // its blocks may lie in pages another worker's growth mapped
+      i32 = this.rg.i32;
+      collectThreadFree(i32, adopted);
+      if (i32[adopted + PG.USED] !== 0) {
+        q.pushFront(i32, adopted, cls);
+        return adopted;
+      }
+      this.release(adopted);
+    }
+    const e = acquireSpan(this.rg, CLASS_SPAN_PAGES[cls]!, cls);
+    this.rg.sync(); // the span may lie in pages another worker's growth mapped
+    i32 = this.rg.i32;
+    if (e === 0) {
+      // Exhausted: a full page still waiting for an eighth of its blocks may have some back.
+      for (let f = q.firstFull(cls); f !== 0; f = i32[f + PG.NEXT]!) {
+        if (i32[f + PG.FREE] !== 0) {
+          q.removeFull(i32, f, cls);
+          q.pushFront(i32, f, cls);
+          return f;
+        }
+      }
+      return 0;
+    }
+    q.pushFront(i32, e, cls);
+    return e;
+  }
+
+  /** Gives page `e` (owned, in no list, no block handed out) back to the span bins. */
+  private release(e: number): void {
+    // PG.USED counts blocks on the thread-free list too, so an empty page has none there.
+    Atomics.store(this.rg.i32, e + PG.TAG, 0);
+    Atomics.store(this.rg.i32, e + PG.OWNER, 0);
+    releaseSpan(this.rg, e);
+  }
+
+  /**
+   * Leaves page `e` (out of any list) to whoever needs a page of its class next: an empty page goes
+   * back to the bins; any other becomes ownerless in the abandoned list, and its blocks are freed
+   * into its thread-free list meanwhile.
+   */
+  private abandon(e: number): void {
+    const i32 = this.rg.i32;
+    collectThreadFree(i32, e);
+    i32[e + PG.FLAGS] = 0;
+    if (i32[e + PG.USED] === 0) {
+      this.release(e);
+      return;
+    }
+    abandonPage(this.rg, e);
+  }
+}
