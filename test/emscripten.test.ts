@@ -44,8 +44,12 @@ describe("Emscripten: C API on hakmem", { skip }, () => {
     assert.equal(r.code, 0);
   });
 
-  it("stops a double free and an overflow in checked mode (HAKMEM_CHECK=1)", async () => {
+  it("stops a double free (default mode too) and an overflow in checked mode (HAKMEM_CHECK=1)", async () => {
     const js = await build({ name: "misuse", sources: [source("misuse.c")], heap: "hakmem" });
+    const plain = await runProgram(js, ["double"]);
+    assert.notEqual(plain.code, 0);
+    assert.doesNotMatch(plain.stdout, /not reached/);
+    assert.match(plain.stderr, /RangeError: hakmem: free\(0x[0-9a-f]+ \(\d+\)\): double free/);
     const ok = await runProgram(js, ["none"], 60_000, { HAKMEM_CHECK: "1" });
     assert.equal(ok.code, 0);
     assert.match(ok.stdout, /not reached/); // (a correct program runs through)

@@ -1,8 +1,9 @@
 /*
- * misuse.c — a C program with a heap bug, for hakmem's checked mode under Emscripten
- * (test/emscripten.test.ts, run with HAKMEM_CHECK=1): "double" frees a block twice, "overflow"
- * writes 16 bytes past a 24-byte block and frees it. Checked mode must stop the program at that
- * free with an error naming the fault; the last line is not reached.
+ * misuse.c — a C program with a heap bug, for hakmem's error reports under Emscripten
+ * (test/emscripten.test.ts): "double" frees a block twice (caught in the default mode too),
+ * "overflow" writes 16 bytes past a 24-byte block and frees it (caught in checked mode,
+ * HAKMEM_CHECK=1). hakmem must stop the program at that free with an error naming the fault;
+ * the last line is not reached.
  */
 #include <stdio.h>
 #include <stdlib.h>
