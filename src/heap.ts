@@ -46,6 +46,12 @@ export interface TypedArrayConstructor<T> {
   readonly name: string;
 }
 
+/** MID_MAX as a literal for the malloc fast path (an imported const is a live binding V8 checks). */
+const enum Limits {
+  MID_SIZE = 262144,
+}
+if (Limits.MID_SIZE !== MID_MAX) throw new Error("hakmem: heap.ts: Limits.MID_SIZE must equal MID_MAX");
+
 /** Largest product count × size that calloc accepts: sizes are uint32 in the C sense. */
 const MAX_CALLOC_BYTES = 0xffffffff;
 
@@ -132,22 +138,29 @@ export class Heap {
    */
   malloc(size: number): number {
     const i32 = this.i32;
+    let cls: number;
     // One test admits exactly the integers 0..1023: NaN, fractions, negatives, strings and
     // larger sizes all fail it and take the generic path, which checks them.
     if (typeof size === "number" && (size & 1023) === size) {
-      const c = (this.cacheWord + (i32[(this.classWord + ((size + 7) >>> 3)) | 0]! << 1)) | 0;
-      // Over a detached buffer the reads give undefined, which `| 0` sends to the slow path.
-      const b = i32[c + TC.HEAD]! | 0;
-      if (b !== 0) {
-        const w = b >>> 2;
-        i32[c + TC.HEAD] = i32[w]!;
-        i32[(w + Block.KEY) | 0] = 0;
-        i32[(c + TC.ROOM) | 0] = (i32[(c + TC.ROOM) | 0]! + 1) | 0;
-        return b >>> 0;
-      }
-      return this.mallocSlow(classOf(size));
+      cls = i32[(this.classWord + ((size + 7) >>> 3)) | 0]!;
+    } else if (typeof size === "number" && (size >>> 0) === size && size <= Limits.MID_SIZE) {
+      // classOf() for mid sizes, written out: in (2^k, 2^(k+1)] classes step by 2^(k-3).
+      const k = 31 - Math.clz32(size - 1);
+      cls = (9 + ((k - 7) << 3) + ((size - 1 - (1 << k)) >>> (k - 3))) | 0;
+    } else {
+      return this.mallocGeneric(size);
     }
-    return this.mallocGeneric(size);
+    const c = (this.cacheWord + (cls << 1)) | 0;
+    // Over a detached buffer the reads give undefined, which `| 0` sends to the slow path.
+    const b = i32[c + TC.HEAD]! | 0;
+    if (b !== 0) {
+      const w = b >>> 2;
+      i32[c + TC.HEAD] = i32[w]!;
+      i32[(w + Block.KEY) | 0] = 0;
+      i32[(c + TC.ROOM) | 0] = (i32[(c + TC.ROOM) | 0]! + 1) | 0;
+      return b >>> 0;
+    }
+    return this.mallocSlow(classOf(size));
   }
 
   /**
@@ -467,9 +480,8 @@ export class Heap {
 
   // ─── Slow paths ─────────────────────────────────────────────────────────────────────────
 
-  /** malloc of anything but an integer below 1024: mid sizes first, as they are common. */
+  /** malloc of anything but a size up to MID_MAX: large sizes and bad arguments. */
   private mallocGeneric(size: number): number {
-    if (typeof size === "number" && (size >>> 0) === size && size <= MID_MAX) return this.mallocClass(classOf(size));
     checkSize(size, "malloc(size)");
     this.ensureUsable("malloc");
     return this.allocate(size);
