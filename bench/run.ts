@@ -20,7 +20,8 @@
  *   that cannot take part in one (workloads/types.ts multiSkipReason) is not scheduled for it, and
  *   the output says why. They get a table of their own in the Markdown.
  * Output: bench/results/latest.md, latest.json, latest.svg (the Markdown also on stdout); progress
- * on stderr.
+ * on stderr. The full suite also runs the rows of C compiled to wasm (bench/wasm/suite.ts; data in
+ * bench/results/wasm.json).
  */
 
 import { spawn } from "node:child_process";
@@ -35,6 +36,7 @@ import { PeerSkipped, infoOf, type PeerInfo } from "./peers/types.js";
 import { renderMarkdown } from "./report/markdown.js";
 import { renderSvg } from "./report/svg.js";
 import { WORKLOADS, workload as findWorkload } from "./workloads/index.js";
+import { runWasmSuite } from "./wasm/suite.js";
 import { multiSkipReason, type Workload } from "./workloads/types.js";
 
 const CHILD = join(dirname(fileURLToPath(import.meta.url)), "child.js");
@@ -371,7 +373,10 @@ async function main(): Promise<void> {
   };
 
   await mkdir(RESULTS_DIR, { recursive: true });
-  const md = renderMarkdown(report);
+  // The rows of C compiled to wasm (bench/wasm/suite.ts) come with the whole suite, not with a selection.
+  const wasm = opts.workloads.length === WORKLOADS.length ? await runWasmSuite({ quick: opts.quick, runs: opts.runs, programs: true, log }) : null;
+  if (wasm !== null) await writeFile(join(RESULTS_DIR, "wasm.json"), `${JSON.stringify(wasm.json, null, 2)}\n`);
+  const md = renderMarkdown(report) + (wasm?.markdown ?? "");
   await writeFile(join(RESULTS_DIR, "latest.md"), md);
   await writeFile(join(RESULTS_DIR, "latest.json"), `${JSON.stringify(report, null, 2)}\n`);
   await writeFile(join(RESULTS_DIR, "latest.svg"), renderSvg(report));

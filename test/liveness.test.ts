@@ -71,7 +71,7 @@ test("reclaimThread refuses a worker that may still be running", async () => {
   worker.terminate();
   assert.ok((await reclaimWhenGone(heap, worker, id)) > 0);
   verifyAndFree(heap, out);
-  assert.ok(heap.stats().liveBlocks <= 512, "no more than its ring's blocks are left");
+  assert.ok(heap.stats().liveBlocks <= 512 + 2, "no more than its ring's blocks (and two cut off mid-call) are left");
   assert.deepEqual(heap.check().problems, []);
 });
 
@@ -88,9 +88,10 @@ test("reclaimWhenGone right after terminate() waits for the busy worker's exit: 
     verifyAndFree(heap, out);
   }
   // The ring blocks of the dead workers are lost with them (a block held only in a dead worker's
-  // variables is, as in any program); the heap holds no more than those.
+  // variables is, as in any program), and per worker at most a block malloc returned but the ring
+  // did not get yet, and one a drain of its cache had taken off the list: the heap holds no more.
   const s = heap.stats();
-  assert.ok(s.liveBlocks <= 10 * 512, `${s.liveBlocks} blocks left, at most the rings'`);
+  assert.ok(s.liveBlocks <= 10 * (512 + 2), `${s.liveBlocks} blocks left, at most the rings' and two per worker`);
   assert.deepEqual(heap.check().problems, []);
 });
 
