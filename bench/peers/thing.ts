@@ -64,10 +64,10 @@ class ThingAllocator implements BenchAllocator {
  * ~23 k/s at N = 40,000; W = 65,536 (memory) to ~13 k/s at N = 40,000 and still falling.
  */
 const CAPS: Record<string, { full: number; quick: number }> = {
-  random_mixed: { full: 50_000, quick: 20_000 },
+  random_mixed: { full: 50_000, quick: 10_000 },
   random_mixed_w256: { full: 200_000, quick: 50_000 },
-  fixed_size: { full: 50_000, quick: 20_000 },
-  memory: { full: 40_000, quick: 10_000 },
+  fixed_size: { full: 50_000, quick: 10_000 },
+  memory: { full: 40_000, quick: 5_000 },
   realloc_grow: { full: 20, quick: 5 },
 };
 

@@ -20,6 +20,10 @@ const PEER_COLORS: Record<string, string> = {
   "as-tlsf": "#1f77b4",
   emmalloc: "#9467bd",
   dlmalloc: "#17becf",
+  "native-glibc": "#a6a6a6",
+  "native-mimalloc": "#393b79",
+  "native-jemalloc": "#6b6ecf",
+  "native-tcmalloc": "#9c9ede",
 };
 const SPARE_COLORS = ["#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd"];
 
