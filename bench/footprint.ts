@@ -54,9 +54,8 @@ const USAGE = `usage: node build/bench/footprint.js [options]
 /** The one-worker cases: the loops of these workloads (their W, N, seed, sizes). */
 const SINGLE_CASES = ["random_mixed_w256", "random_mixed", "memory", "mid"] as const;
 
-/** A ring every worker of a multi-worker case runs (sizes minSize + x mod sizeRange). */
+/** A ring loop of a footprint case (sizes minSize + x mod sizeRange). */
 interface RingCase {
-  name: string;
   W: number;
   N: number;
   minSize: number;
@@ -64,65 +63,76 @@ interface RingCase {
 }
 
 const MULTI_WORKERS = 8;
-const MULTI_SEED = 42;
-const MULTI_CASES: readonly RingCase[] = [
+const MULTI_SEEDS = Array.from({ length: MULTI_WORKERS }, (_, k) => seedFor(42, k, 0));
+const MULTI_CASES: readonly (RingCase & { name: string })[] = [
   { name: "random_mixed W=4096", W: 4096, N: 200_000, minSize: 16, sizeRange: 1009 },
   { name: "random_mixed W=256", W: 256, N: 200_000, minSize: 16, sizeRange: 1009 },
   { name: "mid W=256", W: 256, N: 50_000, minSize: 8192, sizeRange: 45056 },
 ];
 
-function describeCase(c: RingCase, seeds: string): string {
-  return `W=${fmtInt(c.W)}, N=${fmtInt(c.N)}${seeds === "" ? "" : "/worker"}, ${fmtInt(c.minSize)}–${fmtInt(c.minSize + c.sizeRange - 1)} B, ${seeds || "seed 42"}`;
+/** What one case measured for one peer. */
+interface Measure {
+  peak: number;
+  mapped: number | null;
+  /** Peak live requested bytes, summed over the workers. */
+  live: number;
+  how: string;
 }
 
 /** One worker, a fresh instance of a JS peer: the tracked ring once. */
-function singleJs(peer: Peer, c: RingCase, seed: number): { peak: number; mapped: number | null; live: number } {
+function oneJsWorker(peer: Peer, c: RingCase, seed: number): Measure {
   const a = peer.create!();
   let mapped: number | null = null;
   const out = runTrackedRing(a, c.W, c.N, seed, c.minSize, c.sizeRange, () => {
-    mapped = a.mappedBytes?.() ?? null;
+    mapped = a.mappedBytes?.() ?? null; // at the end of the loop (mapped never shrinks during it)
   });
   const peak = a.peakFootprint();
   a.dispose();
-  return { peak, mapped, live: out.peakLiveBytes };
+  return { peak, mapped, live: out.peakLiveBytes, how: peer.footprint! };
 }
 
-/** Eight workers at once on one shared instance ("shared") or a private instance each ("single"). */
-async function multiJs(peer: Peer, entry: PeerEntry, c: RingCase): Promise<{ peak: number; mapped: number | null; live: number }> {
+/** MULTI_WORKERS workers at once on one shared instance ("shared") or a private instance each ("single"). */
+async function jsWorkers(peer: Peer, entry: PeerEntry, c: RingCase): Promise<Measure> {
   const mode = peer.multi!.mode;
   const instance = mode === "shared" ? peer.multi!.createShared!() : null;
   try {
     return await withTeam(MULTI_WORKERS, async (team) => {
-      for (let k = 0; k < MULTI_WORKERS; k++) {
+      MULTI_SEEDS.forEach((seed, k) => {
         const data: FootprintWorkerData = {
-          entry,
-          mode,
-          handle: instance?.handle ?? null,
-          warmHandle: null,
-          ctl: team.ctlBuffer,
-          index: k,
-          last: true,
-          W: c.W,
-          N: c.N,
-          minSize: c.minSize,
-          sizeRange: c.sizeRange,
-          seed: seedFor(MULTI_SEED, k, 0),
+          entry, mode, handle: instance?.handle ?? null, warmHandle: null, ctl: team.ctlBuffer, index: k, last: true, ...c, seed,
         };
         team.start(k, { script: workerScript("footprint_worker.js"), data });
-      }
+      });
       await team.go();
-      const { results } = await team.finish(MULTI_WORKERS, [...Array(MULTI_WORKERS).keys()]);
+      const { results } = await team.finish(MULTI_WORKERS, [...MULTI_SEEDS.keys()]);
       const live = results.reduce((s, r) => s + (r.peakLiveBytes ?? NaN), 0);
-      if (instance !== null) {
-        const left = instance.liveBlocks();
-        if (left !== 0) throw new Error(`${c.name}: ${left} blocks still in use after every worker freed its ring`);
-        return { peak: instance.peakFootprint(), mapped: instance.mappedBytes?.() ?? null, live };
+      if (instance === null) {
+        const peak = results.reduce((s, r) => s + (r.footprintBytes ?? NaN), 0);
+        return { peak, mapped: null, live, how: `${peer.footprint}, a private instance per worker, summed` };
       }
-      return { peak: results.reduce((s, r) => s + (r.footprintBytes ?? NaN), 0), mapped: null, live };
+      const left = instance.liveBlocks();
+      if (left !== 0) throw new Error(`${left} blocks still in use after every worker freed its ring`);
+      return { peak: instance.peakFootprint(), mapped: instance.mappedBytes?.() ?? null, live, how: `${peer.footprint}, one shared heap` };
     });
   } finally {
     instance?.dispose();
   }
+}
+
+/** Runs case `c` for `peer` with one worker per seed; null when the peer cannot run it. */
+async function measure(peer: Peer, entry: PeerEntry, c: RingCase, seeds: readonly number[]): Promise<Measure | null> {
+  if (peer.external !== undefined) {
+    const f = await peer.external.footprint(c.W, c.N, c.minSize, c.sizeRange, seeds);
+    const how = seeds.length > 1 ? `${f.how}, ${seeds.length} threads` : f.how;
+    return { peak: f.footprintBytes, mapped: null, live: f.peakLiveBytes.reduce((s, v) => s + v, 0), how };
+  }
+  if (seeds.length === 1) return oneJsWorker(peer, c, seeds[0]!);
+  return canRunWorkers(peer) ? jsWorkers(peer, entry, c) : null;
+}
+
+/** A JS peer that can run the multi-worker cases: shareable, or one private instance per worker. */
+function canRunWorkers(peer: Peer): boolean {
+  return peer.multi?.mode === "shared" || peer.multi?.mode === "single";
 }
 
 /** Loads the peers (preparing them unless `prepared`); the ones that cannot run are noted. */
@@ -145,10 +155,8 @@ async function measureFootprint(entries: readonly PeerEntry[], quick: boolean, p
   const notes: string[] = [];
   const rows: FootprintRow[] = [];
   const fresh: FootprintReport["fresh"] = [];
-  const peers = await loadPeers(entries, prepared, notes);
-  const fail = (who: string, what: string, err: unknown): void => {
-    notes.push(`${who} on ${what}: error: ${errorLine(err instanceof Error ? (err.stack ?? err.message) : String(err))}`);
-  };
+  const loaded = await loadPeers(entries, prepared, notes);
+  const peers = loaded.filter(({ peer }) => peer.footprint !== null);
 
   for (const { peer } of peers) {
     if (peer.create === undefined) continue;
@@ -158,71 +166,41 @@ async function measureFootprint(entries: readonly PeerEntry[], quick: boolean, p
     if (mapped !== undefined) fresh.push({ peer: peer.name, mappedBytes: mapped });
   }
 
+  const run = async (
+    entry: PeerEntry, peer: Peer, name: string, describe: string, c: RingCase, seeds: readonly number[], shortenedTo: number | null,
+  ): Promise<void> => {
+    try {
+      const m = await measure(peer, entry, c, seeds);
+      if (m === null) return;
+      rows.push({
+        case: name, describe, workers: seeds.length, peer: peer.name, peakBytes: Number.isFinite(m.peak) ? m.peak : null,
+        mappedBytes: m.mapped, peakLiveBytes: m.live, measuredAs: m.how, shortenedTo,
+      });
+    } catch (err) {
+      notes.push(`${peer.name} on ${name}: error: ${errorLine(err instanceof Error ? (err.stack ?? err.message) : String(err))}`);
+    }
+  };
   for (const name of SINGLE_CASES) {
     const w = findWorkload(name);
     const base = quick ? w.quickParams : w.params;
-    for (const { peer } of peers) {
-      if (peer.footprint === null) continue;
-      const cap = peer.iterationCap?.(w.name, quick);
-      const params = cap !== undefined && cap < param(base, "N") ? withParam(base, "N", cap) : base;
-      const c: RingCase = { name: `${name} W=${param(params, "W")}`, W: param(params, "W"), N: param(params, "N"), minSize: param(params, "minSize"), sizeRange: param(params, "sizeRange") };
-      const seed = param(params, "seed");
-      try {
-        let peak: number;
-        let mapped: number | null = null;
-        let live: number;
-        let measuredAs = peer.footprint;
-        if (peer.external !== undefined) {
-          const f = await peer.external.footprint(c.W, c.N, c.minSize, c.sizeRange, [seed]);
-          [peak, live, measuredAs] = [f.footprintBytes, f.peakLiveBytes[0]!, f.how];
-        } else {
-          ({ peak, mapped, live } = singleJs(peer, c, seed));
-        }
-        rows.push({
-          case: c.name, describe: w.describe(params), workers: 1, peer: peer.name,
-          peakBytes: Number.isFinite(peak) ? peak : null, mappedBytes: mapped, peakLiveBytes: live, measuredAs,
-          shortenedTo: params === base ? null : c.N,
-        });
-      } catch (err) {
-        fail(peer.name, c.name, err);
-      }
-    }
-  }
-
-  for (const c of MULTI_CASES) {
     for (const { entry, peer } of peers) {
-      if (peer.footprint === null) continue;
-      const mode = peer.multi?.mode;
-      if (peer.external === undefined && mode !== "shared" && mode !== "single") continue;
-      const seeds = Array.from({ length: MULTI_WORKERS }, (_, k) => seedFor(MULTI_SEED, k, 0));
-      try {
-        let peak: number;
-        let mapped: number | null = null;
-        let live: number;
-        let measuredAs: string;
-        if (peer.external !== undefined) {
-          const f = await peer.external.footprint(c.W, c.N, c.minSize, c.sizeRange, seeds);
-          [peak, live, measuredAs] = [f.footprintBytes, f.peakLiveBytes.reduce((s, v) => s + v, 0), `${f.how}, ${MULTI_WORKERS} threads`];
-        } else {
-          ({ peak, mapped, live } = await multiJs(peer, entry, c));
-          measuredAs = mode === "shared" ? `${peer.footprint}, one shared heap` : `${peer.footprint}, a private instance per worker, summed`;
-        }
-        rows.push({
-          case: `${MULTI_WORKERS} × ${c.name}`, describe: describeCase(c, `seeds seedFor(42, k, 0)`), workers: MULTI_WORKERS, peer: peer.name,
-          peakBytes: Number.isFinite(peak) ? peak : null, mappedBytes: mapped, peakLiveBytes: live, measuredAs, shortenedTo: null,
-        });
-      } catch (err) {
-        fail(peer.name, `${MULTI_WORKERS} × ${c.name}`, err);
-      }
+      const cap = peer.iterationCap?.(w.name, quick);
+      const p = cap !== undefined && cap < param(base, "N") ? withParam(base, "N", cap) : base;
+      const c: RingCase = { W: param(p, "W"), N: param(p, "N"), minSize: param(p, "minSize"), sizeRange: param(p, "sizeRange") };
+      await run(entry, peer, name, w.describe(p), c, [param(p, "seed")], p === base ? null : c.N);
     }
   }
+  for (const c of MULTI_CASES) {
+    const describe =
+      `W=${fmtInt(c.W)}, N=${fmtInt(c.N)}/worker, ${fmtInt(c.minSize)}–${fmtInt(c.minSize + c.sizeRange - 1)} B, ` +
+      `seeds seedFor(42, k, 0), k = 0..${MULTI_WORKERS - 1}`;
+    for (const { entry, peer } of peers) await run(entry, peer, `${MULTI_WORKERS} × ${c.name}`, describe, c, MULTI_SEEDS, null);
+  }
 
-  const noMeasure = peers.filter(({ peer }) => peer.footprint === null).map(({ peer }) => peer.name);
+  const noMeasure = loaded.filter(({ peer }) => peer.footprint === null).map(({ peer }) => peer.name);
   if (noMeasure.length > 0) notes.push(`${noMeasure.join(", ")}: no footprint measure (a GC heap is not attributable to one workload)`);
-  const noMulti = peers
-    .filter(({ peer }) => peer.footprint !== null && peer.external === undefined && peer.multi?.mode !== "shared" && peer.multi?.mode !== "single")
-    .map(({ peer }) => peer.name);
-  if (noMulti.length > 0) notes.push(`${noMulti.join(", ")}: not in the ${MULTI_WORKERS}-worker cases (neither shareable nor run per worker)`);
+  const noWorkers = peers.filter(({ peer }) => peer.external === undefined && !canRunWorkers(peer)).map(({ peer }) => peer.name);
+  if (noWorkers.length > 0) notes.push(`${noWorkers.join(", ")}: not in the ${MULTI_WORKERS}-worker cases (neither shareable nor run per worker)`);
   return { fresh, rows, notes };
 }
 

@@ -9,8 +9,8 @@
  * - Each timed run happens in a fresh `node --expose-gc build/bench/child.js` process that runs one
  *   (peer, workload) pair in steady state: ONE allocator instance, K warm-up runs on it (each the
  *   very run that is then timed; K = 1 unless --warmup), then the timed run on that same warm
- *   instance (child.ts), so that no peer pays a new buffer's first touches inside the clock. One allocator class per process keeps the loops
- *   monomorphic. The native peers (peers/native.ts) are a C program run the same way (warm-up
+ *   instance (child.ts), so that no peer pays a new buffer's first touches inside the clock. One
+ *   allocator class per process keeps the loops monomorphic. The native peers (peers/native.ts) are a C program run the same way (warm-up
  *   runs, then the timed run, in one process), started directly instead of child.js.
  * - --cold: the timed run on a fresh instance instead (the warm-up runs on another one; natives:
  *   no warm-up run); the report then says "cold" everywhere.
@@ -18,8 +18,8 @@
  *   rotated by one each repetition. Processes run one at a time. A machine that drifts (thermal,
  *   neighbours) thus hurts all peers alike; figures are the median and min–max over the R runs.
  * - --quick: the workloads' quick parameters (a quarter of the iterations), R = 3, and the slow
- *   peers shortened harder; shortened runs are marked as such. The time it
- *   takes is in bench/README.md.
+ *   peers shortened harder; shortened runs are marked as such. bench/README.md says how long it
+ *   takes.
  * - Ratios are hakmem's median over the peer's median, taken within this one run only.
  * - Multi-worker workloads (larson_t1/t2/t4, mid_large_mt, xthread, xthread_local) are scheduled the
  *   same way, one child per (peer, workload, repetition); the child starts the workers. A peer

@@ -69,8 +69,6 @@ export interface PeerInfo {
   multi?: { mode: MultiMode; how: string };
   /** Why it takes no part in the multi-worker workloads, when `multi` is absent (else a generic reason). */
   noMulti?: string;
-  /** True for peers whose workloads run in a program of their own (`Peer.external`: the native rows). */
-  external?: boolean;
 }
 
 /** The JSON-able description of a loaded peer. */
@@ -83,11 +81,10 @@ export function infoOf(peer: Peer): PeerInfo {
     shareable: peer.shareable,
     ...(peer.multi !== undefined ? { multi: { mode: peer.multi.mode, how: peer.multi.how } } : {}),
     ...(peer.noMulti !== undefined ? { noMulti: peer.noMulti } : {}),
-    ...(peer.external !== undefined ? { external: true } : {}),
   };
 }
 
-export interface Peer extends Omit<PeerInfo, "external"> {
+export interface Peer extends PeerInfo {
   /**
    * A fresh allocator instance (synchronous: all asynchronous setup happened in `load`). Absent
    * for the peers that run out of process (`external`).
