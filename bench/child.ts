@@ -1,14 +1,20 @@
 /**
  * child — runs one (peer, workload) pair in a process of its own and prints one result line.
  *
- *   node --expose-gc build/bench/child.js --peer NAME --workload NAME [--runs R] [--warmup K] [--quick] [--cold]
+ *   node --expose-gc --no-lazy-feedback-allocation build/bench/child.js --peer NAME --workload NAME
+ *        [--runs R] [--warmup K] [--quick] [--cold]
  *
  * Method (steady state): ONE allocator instance (`Peer.create()`) per process. K warm-up runs
- * (default 1) run on it first, each the very run that is then timed (same parameters, same
+ * (default 2) run on it first, each the very run that is then timed (same parameters, same
  * draws) — so that V8 has optimized the loop and the allocator's code, and the instance has
  * served exactly the sequence of calls to come, and so met every path and touched every byte of
  * memory it needs — then, after a pause of SETTLE_MS (V8's background compilation ends), the R
- * timed runs on the same, warm instance. No peer pays a new buffer's first touches (page faults,
+ * timed runs on the same, warm instance. Two warm-up runs, because the first one meets a fresh
+ * instance (growth, new pages) and only the second the paths of a warm one (reuse), which the
+ * timed run takes; and run.ts starts this process with --no-lazy-feedback-allocation, so that V8
+ * records type feedback from the first iteration of the first run: without it the timed run
+ * still deoptimized at its start (--trace-deopt), the first call having run before V8 gave the
+ * function a feedback vector. No peer pays a new buffer's first touches (page faults,
  * growth, carving fresh pages) inside the clock, as a program that keeps its heap does not. Each
  * run frees every block it allocated (outside the clock), so every run starts from an instance
  * holding nothing; what the instance keeps (mapped memory, caches, free lists) is what a steady
@@ -41,11 +47,11 @@ import {
   multiSkipReason, param, withParam, type MultiWorkerWorkload, type Params, type RunOutcome, type SingleWorkload,
 } from "./workloads/types.js";
 
-const USAGE = `usage: node --expose-gc build/bench/child.js --peer NAME --workload NAME [options]
+const USAGE = `usage: node --expose-gc --no-lazy-feedback-allocation build/bench/child.js --peer NAME --workload NAME [options]
   --peer NAME       the peer (bench/peers/index.ts)
   --workload NAME   the workload (bench/workloads/index.ts)
   --runs R          timed runs (default 1)
-  --warmup K        warm-up runs (the same run) before them, on the same instance (default 1)
+  --warmup K        warm-up runs (the same run) before them, on the same instance (default 2)
   --quick           the workload's quick parameters
   --cold            time each run on a fresh instance (warm-up on another one)
   --help            this text
@@ -79,7 +85,7 @@ function parseChildArgs(argv: string[]): ChildArgs {
     peer: values.peer,
     workload: values.workload,
     runs: intOption("runs", values.runs, 1, 1),
-    warmup: intOption("warmup", values.warmup, 0, 1),
+    warmup: intOption("warmup", values.warmup, 0, 2),
     quick: values.quick === true,
     cold: values.cold === true,
   };

@@ -4,12 +4,12 @@
  * (peers/reference.ts) on random_mixed (workloads/random_mixed.ts: sizes 16–1024 B, seed 42) with
  * W = 4096 and W = 256, N = 2,000,000 iterations.
  *
- *   node --expose-gc build/bench/compare_reference.js [--runs R] [--n N] [--nonshared] [--help]
+ *   node --expose-gc --no-lazy-feedback-allocation build/bench/compare_reference.js [--runs R] [--n N] [--nonshared] [--help]
  *
  * --nonshared runs hakmem on createHeap({ shared: false }) (the suite's hakmem-nonshared) instead.
  *
- * Method (steady state, as the suite's child.ts): per W, one instance of each; one warm-up run of
- * each on it, then R (default 5) timed runs of each on the same instances, alternating ABBA-style
+ * Method (steady state, as the suite's child.ts): per W, one instance of each; two warm-up runs
+ * of each on it, then R (default 5) timed runs of each on the same instances, alternating ABBA-style
  * (hakmem, reference, reference, hakmem, ...); prints the median and min–max iterations/s and
  * the ratio of the medians hakmem / reference. Every run frees all it allocated (the rings are
  * drained), so each starts from an instance holding nothing.
@@ -93,7 +93,7 @@ function loopReference(ref: ReferenceAllocator, W: number, N: number): Timed {
   return { seconds, checksum: x >>> 0 };
 }
 
-const USAGE = `usage: node --expose-gc build/bench/compare_reference.js [options]
+const USAGE = `usage: node --expose-gc --no-lazy-feedback-allocation build/bench/compare_reference.js [options]
   --runs R       timed runs of each allocator per ring size (default 5)
   --n N          iterations per run (default 2,000,000)
   --nonshared    hakmem on createHeap({ shared: false }) instead of createHeap()
@@ -111,13 +111,15 @@ async function main(): Promise<void> {
   const gc = (globalThis as { gc?: () => void }).gc;
   console.log(`compare_reference · commit ${commitId()} · Node ${m.node} · ${m.cpu} · ${m.cores} cores`);
   console.log(`hakmem: createHeap({ shared: ${shared} }); random_mixed, sizes ${MIN_SIZE}–${MIN_SIZE + SIZE_RANGE - 1} B, seed ${SEED}, N=${n.toLocaleString("en-US")}`);
-  console.log(`${runs} runs each after 1 warm-up, on one instance each (steady state), alternating ABBA, one process${gc === undefined ? " (run with --expose-gc to collect garbage between runs)" : ""}`);
+  console.log(`${runs} runs each after 2 warm-ups, on one instance each (steady state), alternating ABBA, one process${gc === undefined ? " (run with --expose-gc to collect garbage between runs)" : ""}`);
   for (const W of [4096, 256]) {
     const heap = createHeap({ shared });
     const ref = new ReferenceAllocator();
-    const h = loopHakmem(heap, W, n);
-    const r = loopReference(ref, W, n);
-    if (h.checksum !== r.checksum) throw new Error("the two loop copies diverged (checksums differ)");
+    for (let k = 0; k < 2; k++) {
+      const h = loopHakmem(heap, W, n);
+      const r = loopReference(ref, W, n);
+      if (h.checksum !== r.checksum) throw new Error("the two loop copies diverged (checksums differ)");
+    }
     await new Promise((resolve) => setTimeout(resolve, SETTLE_MS)); // V8's background compilation
     const rates = { hakmem: [] as number[], reference: [] as number[] };
     for (let k = 0; k < runs; k++) {

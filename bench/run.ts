@@ -6,9 +6,10 @@
  *   node build/bench/run.js [--quick] [--runs R] [--warmup K] [--workloads a,b] [--peers a,b] [--checked] [--cold] [--no-footprint]
  *
  * Method (what the numbers mean):
- * - Each timed run happens in a fresh `node --expose-gc build/bench/child.js` process that runs one
+ * - Each timed run happens in a fresh `node --expose-gc --no-lazy-feedback-allocation
+ *   build/bench/child.js` process that runs one
  *   (peer, workload) pair in steady state: ONE allocator instance, K warm-up runs on it (each the
- *   very run that is then timed; K = 1 unless --warmup), then the timed run on that same warm
+ *   very run that is then timed; K = 2 unless --warmup), then the timed run on that same warm
  *   instance (child.ts), so that no peer pays a new buffer's first touches inside the clock. One
  *   allocator class per process keeps the loops monomorphic. The native peers (peers/native.ts) are a C program run the same way (warm-up
  *   runs, then the timed run, in one process), started directly instead of child.js.
@@ -65,7 +66,7 @@ interface Options {
 const USAGE = `usage: node build/bench/run.js [options]
   --quick            short workloads, 3 runs, slow peers shortened harder (see bench/README.md for its time)
   --runs R           timed runs per (workload, peer), each in its own process (default 5; quick 3)
-  --warmup K         warm-up runs per process (the same run), on the instance then timed (default 1)
+  --warmup K         warm-up runs per process (the same run), on the instance then timed (default 2)
   --workloads a,b    workloads to run (default all): ${WORKLOADS.map((w) => w.name).join(", ")}
   --peers a,b        peers to run (default all but opt-in ones): ${PEERS.map((p) => p.name).join(", ")}
   --checked          also run hakmem-checked (skipped with a note if createHeap rejects { check: true })
@@ -101,7 +102,7 @@ function parseOptions(argv: string[]): Options {
   return {
     quick,
     runs: intOption("runs", values.runs, 1, quick ? 3 : 5),
-    warmup: intOption("warmup", values.warmup, 0, 1),
+    warmup: intOption("warmup", values.warmup, 0, 2),
     workloads,
     peers,
     checked,
@@ -173,6 +174,7 @@ function runChild(job: Job, opts: Options): Promise<ChildResult> {
   if (job.external !== undefined) return runExternal(job, job.external, opts);
   const args = [
     "--expose-gc",
+    "--no-lazy-feedback-allocation", // see child.ts: type feedback from the first warm-up iteration on
     CHILD,
     "--peer",
     job.peer.name,

@@ -8,8 +8,7 @@
  * realloc is emulated: a new array plus a copy of the old contents (`set`), the old one dropped.
  * Footprint: n/a (the GC's heap is not attributable to one workload).
  * Too slow for the multi-worker rows at full length: `iterationCap` shortens larson (R),
- * mid_large_mt and xthread (N), and with --quick the single-worker rings (N), and the output
- * says so.
+ * mid_large_mt and xthread (N), and the single-worker rings (N), and the output says so.
  * Multi-worker workloads ("gc" mode, peers/types.ts): each worker has a table of its own; a block
  * moves to another worker only inside a postMessage (`take` it out of one table, `put` it into
  * the other), and "free" drops it for that worker's GC. How each workload moves blocks is said in
@@ -93,8 +92,8 @@ export const peer: PeerModule = {
         if (workload.startsWith("larson_t")) return quick ? 25_000 : 50_000; // R, per worker and generation
         if (workload === "xthread") return quick ? 100_000 : 250_000; // N
         if (workload === "mid_large_mt") return quick ? 25_000 : 100_000; // N per worker
-        // --quick: the single-worker rings too (~1 M/s; a GC's rate hardly depends on the length).
-        if (quick && (workload.startsWith("random_mixed") || workload === "fixed_size" || workload === "memory")) return 100_000;
+        // The single-worker rings too (0.4–1 M/s: three full-length runs per process would take ~10 s).
+        if (workload.startsWith("random_mixed") || workload === "fixed_size" || workload === "memory") return quick ? 100_000 : 500_000;
         return undefined;
       },
       multi: {
