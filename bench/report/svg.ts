@@ -74,7 +74,7 @@ export function renderSvg(report: Report): string {
   s.push(`<defs><pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="3" height="6" fill="#ffffff" fill-opacity="0.55"/></pattern></defs>`);
   s.push(`<rect width="${width}" height="${height}" fill="#ffffff"/>`);
   const m = report.meta;
-  s.push(`<text x="${left}" y="22" font-size="15" font-weight="bold">hakmem benchmarks${m.quick ? " (quick)" : ""}: iterations/s, median with min–max (log scale)</text>`);
+  s.push(`<text x="${left}" y="22" font-size="15" font-weight="bold">hakmem benchmarks${m.quick ? " (quick)" : ""}${m.cold ? " (cold: fresh instances)" : ""}: iterations/s, median with min–max (log scale)</text>`);
   s.push(`<text x="${left}" y="40" fill="#444">${esc(`commit ${m.commit} · Node ${m.node} · ${m.cpu} · ${m.cores} cores · ${m.runs} runs · ${m.date}`)}</text>`);
 
   // Axes and decade grid lines.
