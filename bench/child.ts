@@ -8,8 +8,7 @@
  * (default 2) run on it first, each the very run that is then timed (same parameters, same
  * draws) — so that V8 has optimized the loop and the allocator's code, and the instance has
  * served exactly the sequence of calls to come, and so met every path and touched every byte of
- * memory it needs — then, after a pause of SETTLE_MS (V8's background compilation ends), the R
- * timed runs on the same, warm instance. Two warm-up runs, because the first one meets a fresh
+ * memory it needs — then the R timed runs on the same, warm instance. Two warm-up runs, because the first one meets a fresh
  * instance (growth, new pages) and only the second the paths of a warm one (reuse), which the
  * timed run takes; and run.ts starts this process with --no-lazy-feedback-allocation, so that V8
  * records type feedback from the first iteration of the first run: without it the timed run
@@ -42,7 +41,6 @@ import { TMP_DIR } from "./lib/env.js";
 import { importPeer, peerEntry, type PeerEntry } from "./peers/index.js";
 import { PeerSkipped, infoOf, type Peer } from "./peers/types.js";
 import { workload as findWorkload } from "./workloads/index.js";
-import { SETTLE_MS } from "./workloads/multi.js";
 import {
   multiSkipReason, param, withParam, type MultiWorkerWorkload, type Params, type RunOutcome, type SingleWorkload,
 } from "./workloads/types.js";
@@ -94,14 +92,11 @@ function parseChildArgs(argv: string[]): ChildArgs {
 const collectGarbage = (globalThis as { gc?: () => void }).gc;
 
 /** The steady-state method (see the header), or --cold. */
-async function runSingle(peer: Peer, w: SingleWorkload, params: Params, args: ChildArgs): Promise<RunRecord[]> {
+function runSingle(peer: Peer, w: SingleWorkload, params: Params, args: ChildArgs): RunRecord[] {
   const create = peer.create;
   if (create === undefined) throw new Error(`${peer.name} has no in-process instances`);
   const instance = create();
   for (let k = 0; k < args.warmup; k++) w.run(instance, params);
-  // V8 compiles what the warm-up made hot on background threads: let it finish first (measured on
-  // 2 loaded cores: without the pause the first timed run came out 2–3× slower than the next).
-  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
   const runs: RunRecord[] = [];
   for (let r = 0; r < args.runs; r++) {
     collectGarbage?.();
@@ -166,7 +161,7 @@ async function main(): Promise<ChildResult> {
   if (w.kind === "multi") runs = await runMulti(peer, entry, w, params, args);
   else if (peer.external !== undefined) {
     runs = await peer.external.run(w, params, args.cold ? 0 : args.warmup, args.runs);
-  } else runs = await runSingle(peer, w, params, args);
+  } else runs = runSingle(peer, w, params, args);
   return {
     status: "ok",
     peer: infoOf(peer),

@@ -26,7 +26,6 @@ import { commitId, machine } from "./lib/env.js";
 import { fmtRate, summarize } from "./lib/stats.js";
 import { ReferenceAllocator } from "./peers/reference.js";
 import { umod } from "./lib/rand.js";
-import { SETTLE_MS } from "./workloads/multi.js";
 
 type Heap = ReturnType<typeof createHeap>;
 
@@ -105,7 +104,7 @@ function parse(argv: string[]): { runs: number; n: number; shared: boolean } {
   return { runs: intOption("runs", values.runs, 1, 5), n: intOption("n", values.n, 1, 2_000_000), shared: values.nonshared !== true };
 }
 
-async function main(): Promise<void> {
+function main(): void {
   const { runs, n, shared } = parse(process.argv.slice(2));
   const m = machine();
   const gc = (globalThis as { gc?: () => void }).gc;
@@ -120,7 +119,6 @@ async function main(): Promise<void> {
       const r = loopReference(ref, W, n);
       if (h.checksum !== r.checksum) throw new Error("the two loop copies diverged (checksums differ)");
     }
-    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS)); // V8's background compilation
     const rates = { hakmem: [] as number[], reference: [] as number[] };
     for (let k = 0; k < runs; k++) {
       const order = k % 2 === 0 ? ["hakmem", "reference"] : ["reference", "hakmem"];
@@ -142,7 +140,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+main();

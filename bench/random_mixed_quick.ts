@@ -6,9 +6,9 @@
  *
  *   npm run example [-- --n N] [-- --help]
  *
- * Steady state, as the suite measures (child.ts): one heap, one untimed pass first (V8 optimizes
- * the loop; the heap serves the very sequence of calls to come), then the timed pass on the same
- * heap. Every pass frees all it allocated, so the second starts from a heap holding nothing.
+ * Steady state, as the suite measures (child.ts): one heap, two untimed passes first (V8 optimizes
+ * the loop; the heap serves the very sequence of calls to come, fresh and then warm), then the
+ * timed pass on the same heap. Every pass frees all it allocated, so the second starts from a heap holding nothing.
  */
 
 import { createHeap } from "../src/index.js";
@@ -52,8 +52,8 @@ function randomMixed(heap: Heap, N: number): { seconds: number; atPeak: ReturnTy
 const values = parseCommandLine(process.argv.slice(2), { n: { type: "string" } }, USAGE);
 const N = intOption("n", values.n, 1, 1_000_000);
 const heap = createHeap();
-randomMixed(heap, N); // warm-up
-await new Promise((resolve) => setTimeout(resolve, 100)); // let V8 finish compiling in the background
+randomMixed(heap, N); // warm-up: a fresh heap
+randomMixed(heap, N); // warm-up: a warm heap, as the timed pass
 const { seconds, atPeak } = randomMixed(heap, N);
 const after = heap.stats();
 heap.dispose();

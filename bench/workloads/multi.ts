@@ -36,12 +36,8 @@ export interface WorkerSpec {
   transferList?: TransferListItem[];
 }
 
-/**
- * Pause between the end of the warm-up and the clock (here: the last worker ready and GO; child.ts:
- * the warm-up runs and the first timed run), so that V8's concurrent compilation of what the
- * warm-up made hot, and GC, finish rather than compete for the 2 cores with the timed part.
- */
-export const SETTLE_MS = 100;
+/** Pause between the last worker ready and GO. */
+const SETTLE_MS = 100;
 
 /** How long any wait of the main thread may take before the run is declared hung. */
 const WAIT_LIMIT_MS = 5 * 60 * 1000;
