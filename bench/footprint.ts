@@ -10,9 +10,9 @@
  * - One worker: the loops of random_mixed_w256 (W = 256), random_mixed (W = 4096), memory
  *   (W = 65,536) and mid (W = 256, 8–52 KiB), with those workloads' parameters (--quick: their
  *   quick ones) and the peer's iteration cap (thi.ng, codemix: "shortened", with the N run).
- * - Eight workers at once (MULTI_CASES), each its own ring, seeded workers/protocol.ts seedFor
- *   (42, k, 0): random_mixed W = 4096 and W = 256 (N = 200,000 each) and mid W = 256 (N = 50,000
- *   each), the same with --quick. hakmem: one shared heap (createHeap, each worker attachHeap);
+ * - Eight workers at once (MULTI_CASES), each its own ring, seeded workers/protocol.ts
+ *   seedFor(42, k, 0): random_mixed W = 4096 and W = 256 (N = 200,000 each) and mid W = 256
+ *   (N = 50,000 each); half of that with --quick. hakmem: one shared heap (createHeap, each worker attachHeap);
  *   peers of "single" mode (the reference): a private instance per worker, footprints summed;
  *   native peers: eight threads of ring.c in one process. Others cannot take part (noted).
  * - What a fresh instance maps before its first malloc (peers that report mapped bytes: hakmem's
@@ -64,6 +64,7 @@ interface RingCase {
 
 const MULTI_WORKERS = 8;
 const MULTI_SEEDS = Array.from({ length: MULTI_WORKERS }, (_, k) => seedFor(42, k, 0));
+/** The eight-worker rings; --quick runs half their iterations. */
 const MULTI_CASES: readonly (RingCase & { name: string })[] = [
   { name: "random_mixed W=4096", W: 4096, N: 200_000, minSize: 16, sizeRange: 1009 },
   { name: "random_mixed W=256", W: 256, N: 200_000, minSize: 16, sizeRange: 1009 },
@@ -190,7 +191,8 @@ async function measureFootprint(entries: readonly PeerEntry[], quick: boolean, p
       await run(entry, peer, name, w.describe(p), c, [param(p, "seed")], p === base ? null : c.N);
     }
   }
-  for (const c of MULTI_CASES) {
+  for (const full of MULTI_CASES) {
+    const c = quick ? { ...full, N: full.N / 2 } : full;
     const describe =
       `W=${fmtInt(c.W)}, N=${fmtInt(c.N)}/worker, ${fmtInt(c.minSize)}–${fmtInt(c.minSize + c.sizeRange - 1)} B, ` +
       `seeds seedFor(42, k, 0), k = 0..${MULTI_WORKERS - 1}`;

@@ -7,19 +7,19 @@
  *
  * Method (what the numbers mean):
  * - Each timed run happens in a fresh `node --expose-gc --no-lazy-feedback-allocation
- *   build/bench/child.js` process that runs one
- *   (peer, workload) pair in steady state: ONE allocator instance, K warm-up runs on it (each the
- *   very run that is then timed; K = 2 unless --warmup), then the timed run on that same warm
- *   instance (child.ts), so that no peer pays a new buffer's first touches inside the clock. One
- *   allocator class per process keeps the loops monomorphic. The native peers (peers/native.ts) are a C program run the same way (warm-up
- *   runs, then the timed run, in one process), started directly instead of child.js.
+ *   build/bench/child.js` process that runs one (peer, workload) pair in steady state: ONE
+ *   allocator instance, K warm-up runs on it (each the very run that is then timed; K = 2, 1 with
+ *   --quick, or --warmup), then the timed run on that same warm instance (child.ts), so that no
+ *   peer pays a new buffer's first touches inside the clock. One allocator class per process keeps
+ *   the loops monomorphic. The native peers (peers/native.ts) are a C program run the same way
+ *   (warm-up runs, then the timed run, in one process), started directly instead of child.js.
  * - --cold: the timed run on a fresh instance instead (the warm-up runs on another one; natives:
  *   no warm-up run); the report then says "cold" everywhere.
  * - Repetitions are interleaved: for r in 1..R, for each workload, every peer once, the peer order
  *   rotated by one each repetition. Processes run one at a time. A machine that drifts (thermal,
  *   neighbours) thus hurts all peers alike; figures are the median and min–max over the R runs.
- * - --quick: the workloads' quick parameters (a quarter of the iterations), R = 3, and the slow
- *   peers shortened harder; shortened runs are marked as such. bench/README.md says how long it
+ * - --quick: the workloads' quick parameters (a quarter of the iterations), R = 3, K = 1, and the
+ *   slow peers shortened harder; shortened runs are marked as such. bench/README.md says how long it
  *   takes.
  * - Ratios are hakmem's median over the peer's median, taken within this one run only.
  * - Multi-worker workloads (larson_t1/t2/t4, mid_large_mt, xthread, xthread_local) are scheduled the
@@ -64,9 +64,9 @@ interface Options {
 }
 
 const USAGE = `usage: node build/bench/run.js [options]
-  --quick            short workloads, 3 runs, slow peers shortened harder (see bench/README.md for its time)
+  --quick            short workloads, 3 runs, 1 warm-up run, slow peers shortened harder (see bench/README.md for its time)
   --runs R           timed runs per (workload, peer), each in its own process (default 5; quick 3)
-  --warmup K         warm-up runs per process (the same run), on the instance then timed (default 2)
+  --warmup K         warm-up runs per process (the same run), on the instance then timed (default 2; quick 1)
   --workloads a,b    workloads to run (default all): ${WORKLOADS.map((w) => w.name).join(", ")}
   --peers a,b        peers to run (default all but opt-in ones): ${PEERS.map((p) => p.name).join(", ")}
   --checked          also run hakmem-checked (skipped with a note if createHeap rejects { check: true })
@@ -102,7 +102,7 @@ function parseOptions(argv: string[]): Options {
   return {
     quick,
     runs: intOption("runs", values.runs, 1, quick ? 3 : 5),
-    warmup: intOption("warmup", values.warmup, 0, 2),
+    warmup: intOption("warmup", values.warmup, 0, quick ? 1 : 2),
     workloads,
     peers,
     checked,
