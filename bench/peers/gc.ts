@@ -95,6 +95,7 @@ export const peer: PeerModule = {
         if (workload === "mid_large_mt") return quick ? 25_000 : 100_000; // N per worker
         // The single-worker rings too (0.4–1 M/s: three full-length runs per process would take ~10 s).
         if (workload.startsWith("random_mixed") || workload === "fixed_size" || workload === "memory") return quick ? 100_000 : 500_000;
+        if (workload === "mid") return quick ? 50_000 : 200_000;
         if (workload === "realloc_grow" && quick) return 25; // rounds
         return undefined;
       },

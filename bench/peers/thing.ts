@@ -69,6 +69,7 @@ const CAPS: Record<string, { full: number; quick: number }> = {
   random_mixed_w256: { full: 200_000, quick: 50_000 },
   fixed_size: { full: 25_000, quick: 10_000 },
   memory: { full: 20_000, quick: 5_000 },
+  mid: { full: 200_000, quick: 50_000 },
   realloc_grow: { full: 20, quick: 2 },
 };
 
