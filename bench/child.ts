@@ -1,24 +1,23 @@
 /**
  * child — runs one (peer, workload) pair in a process of its own and prints one result line.
  *
- *   node --expose-gc --no-lazy-feedback-allocation build/bench/child.js --peer NAME --workload NAME
- *        [--runs R] [--warmup K] [--quick] [--cold]
+ *   node --expose-gc build/bench/child.js --peer NAME --workload NAME [--runs R] [--warmup K] [--quick] [--cold]
  *
- * Method (steady state): ONE allocator instance (`Peer.create()`) per process. K warm-up runs
- * (default 2) run on it first, each the very run that is then timed (same parameters, same
- * draws) — so that V8 has optimized the loop and the allocator's code, and the instance has
- * served exactly the sequence of calls to come, and so met every path and touched every byte of
- * memory it needs — then the R timed runs on the same, warm instance. Two warm-up runs, because the first one meets a fresh
- * instance (growth, new pages) and only the second the paths of a warm one (reuse), which the
- * timed run takes; and run.ts starts this process with --no-lazy-feedback-allocation, so that V8
- * records type feedback from the first iteration of the first run: without it the timed run
- * still deoptimized at its start (--trace-deopt), the first call having run before V8 gave the
- * function a feedback vector. No peer pays a new buffer's first touches (page faults,
- * growth, carving fresh pages) inside the clock, as a program that keeps its heap does not. Each
- * run frees every block it allocated (outside the clock), so every run starts from an instance
- * holding nothing; what the instance keeps (mapped memory, caches, free lists) is what a steady
- * state keeps. The clock covers the workload's loop only
- * (workloads/types.ts); with --expose-gc the JS heap is collected before each timed run.
+ * Method (steady state): ONE allocator instance (`Peer.create()`) per process, and on it:
+ * 1. PRIME_CALLS runs of one iteration (V8 then records type feedback for the whole run function);
+ * 2. K warm-up runs (default 2), each the very run that is then timed (same parameters, same
+ *    draws): V8 optimizes the loop and the allocator's code, and the instance serves exactly the
+ *    sequence of calls to come — the first warm-up on a fresh instance (growth, new pages), the
+ *    second on a warm one (reuse), as the timed run — so it has met every path and touched every
+ *    byte of memory the timed run needs;
+ * 3. one run of one iteration and a pause of SETTLE_MS (V8 finishes compiling the run function);
+ * 4. the R timed runs.
+ * So no peer pays a new buffer's first touches (page faults, growth, carving fresh pages) inside
+ * the clock, as a program that keeps its heap does not, and the timed run neither compiles nor
+ * deoptimizes its loop (checked with --trace-opt --trace-deopt). Each run frees every block it
+ * allocated (outside the clock), so every run starts from an instance holding nothing; what the
+ * instance keeps (mapped memory, caches, free lists) is what a steady state keeps. The clock
+ * covers the workload's loop only (workloads/types.ts).
  * --cold: the former method, kept to show the cost of a fresh instance: the warm-up runs use an
  * instance of their own, and each timed run a fresh one (warm code, cold allocator). Reports
  * label such runs "cold".
@@ -45,7 +44,7 @@ import {
   multiSkipReason, param, withParam, type MultiWorkerWorkload, type Params, type RunOutcome, type SingleWorkload,
 } from "./workloads/types.js";
 
-const USAGE = `usage: node --expose-gc --no-lazy-feedback-allocation build/bench/child.js --peer NAME --workload NAME [options]
+const USAGE = `usage: node --expose-gc build/bench/child.js --peer NAME --workload NAME [options]
   --peer NAME       the peer (bench/peers/index.ts)
   --workload NAME   the workload (bench/workloads/index.ts)
   --runs R          timed runs (default 1)
@@ -91,15 +90,34 @@ function parseChildArgs(argv: string[]): ChildArgs {
 
 const collectGarbage = (globalThis as { gc?: () => void }).gc;
 
+/**
+ * One-iteration runs before the warm-up. V8 gives a function its feedback vector only after
+ * several calls (8 in V8 11): without them the first warm-up run recorded no type feedback for
+ * the code around its loop, and the timed run deoptimized at its start and again and again
+ * after its loop (--trace-deopt).
+ */
+const PRIME_CALLS = 10;
+/**
+ * V8 marks the run function for optimization at the end of a warm-up run and compiles it at its
+ * next call, in the background: a one-iteration run makes that call, and this pause lets the
+ * compiler finish before the clock (else it competed with the timed run for the 2 cores).
+ */
+const SETTLE_MS = 100;
+
 /** The steady-state method (see the header), or --cold. */
-function runSingle(peer: Peer, w: SingleWorkload, params: Params, args: ChildArgs): RunRecord[] {
+async function runSingle(peer: Peer, w: SingleWorkload, params: Params, args: ChildArgs): Promise<RunRecord[]> {
   const create = peer.create;
   if (create === undefined) throw new Error(`${peer.name} has no in-process instances`);
   const instance = create();
+  const tiny = withParam(params, w.iterationParam, 1);
+  for (let k = 0; k < PRIME_CALLS; k++) w.run(instance, tiny);
   for (let k = 0; k < args.warmup; k++) w.run(instance, params);
+  w.run(instance, tiny);
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
   const runs: RunRecord[] = [];
   for (let r = 0; r < args.runs; r++) {
-    collectGarbage?.();
+    // No gc() before the run: the timed run after a forced full GC came out 10–40 % slower, for a
+    // second and more (measured on hakmem and the reference), and the loops allocate no JS objects.
     const a = args.cold ? create() : instance;
     const out = w.run(a, params);
     if (a !== instance) a.dispose();
@@ -161,7 +179,7 @@ async function main(): Promise<ChildResult> {
   if (w.kind === "multi") runs = await runMulti(peer, entry, w, params, args);
   else if (peer.external !== undefined) {
     runs = await peer.external.run(w, params, args.cold ? 0 : args.warmup, args.runs);
-  } else runs = runSingle(peer, w, params, args);
+  } else runs = await runSingle(peer, w, params, args);
   return {
     status: "ok",
     peer: infoOf(peer),

@@ -4,7 +4,7 @@
  * (peers/reference.ts) on random_mixed (workloads/random_mixed.ts: sizes 16–1024 B, seed 42) with
  * W = 4096 and W = 256, N = 2,000,000 iterations.
  *
- *   node --expose-gc --no-lazy-feedback-allocation build/bench/compare_reference.js [--runs R] [--n N] [--nonshared] [--help]
+ *   node --expose-gc build/bench/compare_reference.js [--runs R] [--n N] [--nonshared] [--help]
  *
  * --nonshared runs hakmem on createHeap({ shared: false }) (the suite's hakmem-nonshared) instead.
  *
@@ -92,7 +92,7 @@ function loopReference(ref: ReferenceAllocator, W: number, N: number): Timed {
   return { seconds, checksum: x >>> 0 };
 }
 
-const USAGE = `usage: node --expose-gc --no-lazy-feedback-allocation build/bench/compare_reference.js [options]
+const USAGE = `usage: node --expose-gc build/bench/compare_reference.js [options]
   --runs R       timed runs of each allocator per ring size (default 5)
   --n N          iterations per run (default 2,000,000)
   --nonshared    hakmem on createHeap({ shared: false }) instead of createHeap()

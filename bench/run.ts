@@ -6,11 +6,11 @@
  *   node build/bench/run.js [--quick] [--runs R] [--warmup K] [--workloads a,b] [--peers a,b] [--checked] [--cold] [--no-footprint]
  *
  * Method (what the numbers mean):
- * - Each timed run happens in a fresh `node --expose-gc --no-lazy-feedback-allocation
- *   build/bench/child.js` process that runs one (peer, workload) pair in steady state: ONE
- *   allocator instance, K warm-up runs on it (each the very run that is then timed; K = 2, 1 with
- *   --quick, or --warmup), then the timed run on that same warm instance (child.ts), so that no
- *   peer pays a new buffer's first touches inside the clock. One allocator class per process keeps
+ * - Each timed run happens in a fresh `node --expose-gc build/bench/child.js` process that runs
+ *   one (peer, workload) pair in steady state: ONE allocator instance, K warm-up runs on it (each
+ *   the very run that is then timed; K = 2, 1 with --quick, or --warmup), then the timed run on
+ *   that same warm instance (child.ts), so that no peer pays a new buffer's first touches inside
+ *   the clock. One allocator class per process keeps
  *   the loops monomorphic. The native peers (peers/native.ts) are a C program run the same way
  *   (warm-up runs, then the timed run, in one process), started directly instead of child.js.
  * - --cold: the timed run on a fresh instance instead (the warm-up runs on another one; natives:
@@ -174,7 +174,6 @@ function runChild(job: Job, opts: Options): Promise<ChildResult> {
   if (job.external !== undefined) return runExternal(job, job.external, opts);
   const args = [
     "--expose-gc",
-    "--no-lazy-feedback-allocation", // see child.ts: type feedback from the first warm-up iteration on
     CHILD,
     "--peer",
     job.peer.name,
