@@ -117,7 +117,8 @@ async function runSingle(peer: Peer, w: SingleWorkload, params: Params, args: Ch
   const runs: RunRecord[] = [];
   for (let r = 0; r < args.runs; r++) {
     // No gc() before the run: the timed run after a forced full GC came out 10–40 % slower, for a
-    // second and more (measured on hakmem and the reference), and the loops allocate no JS objects.
+    // second and more (measured on hakmem and the reference); the loops allocate no JS objects,
+    // but for the gc peer's, whose collections are what it costs.
     const a = args.cold ? create() : instance;
     const out = w.run(a, params);
     if (a !== instance) a.dispose();

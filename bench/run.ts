@@ -129,7 +129,7 @@ function endProgress(): void {
   progressShown = false;
 }
 
-/** Prepares and probes each peer in this process; returns the runnable ones and the skips. */
+/** A peer prepared and loaded in this process. */
 interface Prepared {
   entry: PeerEntry;
   info: PeerInfo;
@@ -137,6 +137,7 @@ interface Prepared {
   peer: Peer;
 }
 
+/** Prepares and probes each peer in this process; returns the runnable ones and the skips. */
 async function preparePeers(entries: readonly PeerEntry[]): Promise<{ ok: Prepared[]; skipped: Map<string, string[]> }> {
   const ok: Prepared[] = [];
   const skipped = new Map<string, string[]>();
