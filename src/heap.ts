@@ -81,7 +81,9 @@ export class Heap {
   private readonly shared: boolean;
   /** Checked mode (checked_blocks.ts): set for every worker of a heap created with `check`. */
   protected readonly checked: boolean;
-  private readonly pageBias: number;
+  /** Word index of the segment directory, and log2 of the segment size (layout.ts). */
+  private readonly dirWord: number;
+  private readonly segShift: number;
   private readonly dataStart: number;
   private dataBytes: number;
   /** Word of the header's mapped page count, and the count this worker's views cover. */
@@ -106,7 +108,8 @@ export class Heap {
     this.checked = (region.i32[region.hdr + H.OPTIONS]! & HO.CHECKED) !== 0;
     this.pages = new ThreadPages(region, this.slot, this.key, this.checked);
     this.cache = new ThreadCache(region, this.slot, this.pages, this.key);
-    this.pageBias = region.pageBias;
+    this.dirWord = region.dirWord;
+    this.segShift = region.segmentShift;
     this.dataStart = region.dataStart;
     this.dataBytes = region.mappedPages * Page.SIZE;
     this.mappedWord = region.hdr + H.MAPPED_PAGES;
@@ -181,13 +184,15 @@ export class Heap {
     // instructions per random_mixed iteration (callgrind).
     const i32 = this.i32;
     if (typeof ptr === "number" && (ptr >>> 0) === ptr && ((ptr - this.dataStart) >>> 0) < this.dataBytes) {
-      const e = i32[(((ptr >>> Page.SHIFT) << Entry.SHIFT) + this.pageBias) | 0]!;
+      // The page entry: the segment directory gives the bias of the arena's table (layout.ts).
+      const bias = i32[(this.dirWord + ((ptr - this.dataStart) >>> this.segShift)) | 0]!;
+      const e = i32[(((ptr >>> Page.SHIFT) << Entry.SHIFT) + bias) | 0]!;
       // One word tells "a small page of mine", its class and its division shift (layout.ts Tag).
       const tag = i32[(e + PG.TAG) | 0]!;
       if (tag >>> Tag.SLOT === this.slotNo) {
         // ptr starts a block iff rotr(imul(offset, inv), shift) < blocks carved (size_classes.ts).
-        // (e - pageBias) << 12 is the first byte of the head's page (entries are 16 words apart).
-        const y = Math.imul((ptr - ((e - this.pageBias) << 12)) | 0, i32[(e + PG.INV) | 0]!);
+        // (e - bias) << Page.START_SHIFT is the first byte of the head's page.
+        const y = Math.imul((ptr - ((e - bias) << Page.START_SHIFT)) | 0, i32[(e + PG.INV) | 0]!);
         const s = (tag >>> Tag.SHIFT) & Tag.SHIFT_MASK;
         const w = ptr >>> 2;
         // A block holding the free key is free already, or holds it by chance: the slow path tells.
@@ -237,9 +242,9 @@ export class Heap {
   protected ownBlock(ptr: number): number {
     const i32 = this.i32;
     if (typeof ptr === "number" && (ptr >>> 0) === ptr && ((ptr - this.dataStart) >>> 0) < this.dataBytes) {
-      const e = i32[((ptr >>> Page.SHIFT) << Entry.SHIFT) + this.pageBias]!;
+      const e = i32[this.region.entryOf(ptr)]!;
       if (i32[e + PG.OWNER] === this.tid) {
-        const y = Math.imul((ptr - ((e - this.pageBias) << 12)) | 0, i32[e + PG.INV]!);
+        const y = Math.imul((ptr - (i32[e + PG.START]! >>> 0)) | 0, i32[e + PG.INV]!);
         const s = i32[e + PG.SHIFT]!;
         if (((y >>> s) | (y << (32 - s))) >>> 0 < i32[e + PG.RESERVED]!) return e;
       }
@@ -809,7 +814,7 @@ export class Heap {
 
   /** "page N" for the page holding `ptr`, for messages. */
   private pageName(ptr: number): string {
-    return `page ${this.region.pageOfEntry(((ptr >>> Page.SHIFT) << Entry.SHIFT) + this.pageBias)}`;
+    return `page ${(ptr >>> Page.SHIFT) - this.region.firstPage}`;
   }
 
   /**
@@ -819,7 +824,7 @@ export class Heap {
   private spanOf(ptr: number): number {
     if (((ptr - this.dataStart) >>> 0) >= this.dataBytes) this.syncViews();
     if (((ptr - this.dataStart) >>> 0) >= this.dataBytes) return 0;
-    const e = this.i32[((ptr >>> Page.SHIFT) << Entry.SHIFT) + this.pageBias]!;
+    const e = this.i32[this.region.entryOf(ptr)]!;
     if ((this.i32[e + PG.START]! >>> 0) + this.i32[e + PG.PAGES]! * Page.SIZE > this.dataStart + this.dataBytes) this.syncViews();
     return e;
   }

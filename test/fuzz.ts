@@ -191,12 +191,15 @@ export function runFuzz(options: Partial<FuzzOptions> = {}): FuzzSummary {
     const mapped = Atomics.load(i32, H.MAPPED_PAGES);
     const page = Math.floor(p / PAGE_SIZE) - firstPage;
     if (p < 0 || page < 0 || page >= mapped) return { kind: "outside" };
-    const pageTableWord = i32[H.PAGE_TABLE]! >>> 2;
-    const head = i32[pageTableWord + page * 16 + PG.HEAD]!;
+    // The page's entry: its segment's directory word holds its arena's table bias (layout.ts).
+    const segment = (page * PAGE_SIZE) >>> i32[H.SEGMENT_SHIFT]!;
+    const bias = i32[(i32[H.DIRECTORY]! >>> 2) + segment]!;
+    const head = i32[bias + ((p >>> Math.log2(PAGE_SIZE)) << 4) + PG.HEAD]!;
     const cls = i32[head + PG.CLASS]!;
     const start = i32[head + PG.START]! >>> 0;
     const pages = i32[head + PG.PAGES]!;
-    if (cls === Kind.FREE || p < start || p >= start + pages * PAGE_SIZE) return { kind: "free-span" };
+    // (Metadata pages, too, hold no block: a pointer into one is as bad as one into a free span.)
+    if (cls === Kind.FREE || cls === Kind.META || p < start || p >= start + pages * PAGE_SIZE) return { kind: "free-span" };
     if (cls === Kind.LARGE) return { kind: "large", start, bytes: pages * PAGE_SIZE };
     const size = CLASS_SIZE[cls]!;
     const offset = p - start;
