@@ -20,6 +20,7 @@ import { after, before, test } from "node:test";
 import type { Page } from "playwright-core";
 import { chromiumMissing, collectPageErrors, launchChromium, type Chromium } from "../browser/chromium.js";
 import { startServer, type Isolation, type PageServer } from "../browser/server.js";
+import { loadDemo } from "../demo/serve.js";
 import type * as Cases from "./browser/cases.js";
 import { ROOT } from "./processes.js";
 
@@ -115,5 +116,22 @@ if (missing !== undefined) {
         `${r.pagesTakenOver} pages taken over, ${r.handoffs} blocks handed over, ${r.survivorOps} survivor steps; ${r.liveBlocksLeft} blocks lost (bound ${r.lossBound})`,
     );
   });
-}
 
+  test("the demo page: loads without errors, draws the map, shows each worker's throughput, terminates and reclaims a worker", async (t) => {
+    const { page, png, frames, rates, errors } = await loadDemo(chromium.context, server, 2.5);
+    try {
+      assert.ok(frames >= 5, `the map was redrawn ${frames} times`);
+      assert.ok(await page.locator("#map svg").count() === 1, "the map is an SVG");
+      const perWorker = [...rates.matchAll(/([0-9.]+) M ops\/s/g)].map((m) => Number(m[1]));
+      assert.equal(perWorker.length, 4, `a rate for each worker: ${rates}`);
+      assert.ok(perWorker.every((r) => r > 0), `every worker makes progress: ${rates}`);
+      assert.ok(png.length > 20_000, "a screenshot with something in it");
+      await page.click("#terminate");
+      await page.waitForFunction(() => /pages taken over/.test(document.getElementById("reclaimed")?.textContent ?? ""), undefined, { timeout: 15_000 });
+      t.diagnostic(`${rates} | ${await page.locator("#reclaimed").textContent()}`);
+      assert.deepEqual(errors, [], "the page logged no error");
+    } finally {
+      await page.close();
+    }
+  });
+}
