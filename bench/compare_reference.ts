@@ -4,13 +4,15 @@
  * (peers/reference.ts) on random_mixed (workloads/random_mixed.ts: sizes 16–1024 B, seed 42) with
  * W = 4096 and W = 256, N = 2,000,000 iterations.
  *
- *   node --expose-gc build/bench/compare_reference.js [--runs R] [--n N] [--nonshared]
+ *   node --expose-gc build/bench/compare_reference.js [--runs R] [--n N] [--nonshared] [--help]
  *
  * --nonshared runs hakmem on createHeap({ shared: false }) (the suite's hakmem-nonshared) instead.
  *
- * Method: one warm-up run of each, then R (default 5) timed runs of each, alternating
- * ABBA-style (hakmem, reference, reference, hakmem, ...), each on a fresh instance; prints the
- * median and min–max iterations/s and the ratio of the medians hakmem / reference.
+ * Method (steady state, as the suite's child.ts): per W, one instance of each; two warm-up runs
+ * of each on it, then R (default 5) timed runs of each on the same instances, alternating ABBA-style
+ * (hakmem, reference, reference, hakmem, ...); prints the median and min–max iterations/s and
+ * the ratio of the medians hakmem / reference. Every run frees all it allocated (the rings are
+ * drained), so each starts from an instance holding nothing.
  *
  * Monomorphism: both allocators run in this one process, so they must not share a call site —
  * one loop calling `a.malloc` with two receiver classes would be polymorphic and slower for both.
@@ -19,6 +21,7 @@
  */
 
 import { createHeap } from "../src/index.js";
+import { intOption, parseCommandLine } from "./lib/args.js";
 import { commitId, machine } from "./lib/env.js";
 import { fmtRate, summarize } from "./lib/stats.js";
 import { ReferenceAllocator } from "./peers/reference.js";
@@ -89,52 +92,43 @@ function loopReference(ref: ReferenceAllocator, W: number, N: number): Timed {
   return { seconds, checksum: x >>> 0 };
 }
 
-let shared = true;
+const USAGE = `usage: node --expose-gc build/bench/compare_reference.js [options]
+  --runs R       timed runs of each allocator per ring size (default 5)
+  --n N          iterations per run (default 2,000,000)
+  --nonshared    hakmem on createHeap({ shared: false }) instead of createHeap()
+  --help         this text
+`;
 
-function runHakmem(W: number, N: number): Timed {
-  const heap = createHeap({ shared });
-  const t = loopHakmem(heap, W, N);
-  heap.dispose();
-  return t;
-}
-
-function runReference(W: number, N: number): Timed {
-  return loopReference(new ReferenceAllocator(), W, N);
-}
-
-function parse(argv: readonly string[]): { runs: number; n: number } {
-  let runs = 5;
-  let n = 2_000_000;
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === "--runs") runs = Number(argv[++i]);
-    else if (argv[i] === "--n") n = Number(argv[++i]);
-    else if (argv[i] === "--nonshared") shared = false;
-    else throw new Error(`unknown argument ${argv[i]}; usage: compare_reference.js [--runs R] [--n N] [--nonshared]`);
-  }
-  if (!(Number.isInteger(runs) && runs >= 1 && Number.isInteger(n) && n >= 1)) throw new Error("--runs and --n take positive integers");
-  return { runs, n };
+function parse(argv: string[]): { runs: number; n: number; shared: boolean } {
+  const values = parseCommandLine(argv, { runs: { type: "string" }, n: { type: "string" }, nonshared: { type: "boolean" } }, USAGE);
+  return { runs: intOption("runs", values.runs, 1, 5), n: intOption("n", values.n, 1, 2_000_000), shared: values.nonshared !== true };
 }
 
 function main(): void {
-  const { runs, n } = parse(process.argv.slice(2));
+  const { runs, n, shared } = parse(process.argv.slice(2));
   const m = machine();
   const gc = (globalThis as { gc?: () => void }).gc;
   console.log(`compare_reference · commit ${commitId()} · Node ${m.node} · ${m.cpu} · ${m.cores} cores`);
   console.log(`hakmem: createHeap({ shared: ${shared} }); random_mixed, sizes ${MIN_SIZE}–${MIN_SIZE + SIZE_RANGE - 1} B, seed ${SEED}, N=${n.toLocaleString("en-US")}`);
-  console.log(`${runs} runs each after 1 warm-up, alternating ABBA, one process${gc === undefined ? " (run with --expose-gc to collect garbage between runs)" : ""}`);
+  console.log(`${runs} runs each after 2 warm-ups, on one instance each (steady state), alternating ABBA, one process${gc === undefined ? " (run with --expose-gc to collect garbage between runs)" : ""}`);
   for (const W of [4096, 256]) {
-    const h = runHakmem(W, n);
-    const r = runReference(W, n);
-    if (h.checksum !== r.checksum) throw new Error("the two loop copies diverged (checksums differ)");
+    const heap = createHeap({ shared });
+    const ref = new ReferenceAllocator();
+    for (let k = 0; k < 2; k++) {
+      const h = loopHakmem(heap, W, n);
+      const r = loopReference(ref, W, n);
+      if (h.checksum !== r.checksum) throw new Error("the two loop copies diverged (checksums differ)");
+    }
     const rates = { hakmem: [] as number[], reference: [] as number[] };
     for (let k = 0; k < runs; k++) {
       const order = k % 2 === 0 ? ["hakmem", "reference"] : ["reference", "hakmem"];
       for (const who of order) {
         gc?.();
-        const t = who === "hakmem" ? runHakmem(W, n) : runReference(W, n);
+        const t = who === "hakmem" ? loopHakmem(heap, W, n) : loopReference(ref, W, n);
         (who === "hakmem" ? rates.hakmem : rates.reference).push(n / t.seconds);
       }
     }
+    heap.dispose();
     const hs = summarize(rates.hakmem);
     const rs = summarize(rates.reference);
     const line = (name: string, s: typeof hs): string =>

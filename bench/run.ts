@@ -1,38 +1,48 @@
 /**
- * run — the benchmark suite: every selected workload × peer, each pair in child processes of its
- * own, interleaved, reported as Markdown, JSON and SVG.
+ * run — the benchmark suite: every selected workload × peer, each pair in processes of its own,
+ * interleaved, then the footprint runs; reported as Markdown, JSON and SVG.
  *
  *   npm run bench                        (= npm run build:dev && node build/bench/run.js)
- *   node build/bench/run.js [--quick] [--runs R] [--warmup K] [--workloads a,b] [--peers a,b] [--checked]
+ *   node build/bench/run.js [--quick] [--runs R] [--warmup K] [--workloads a,b] [--peers a,b] [--checked] [--cold] [--no-footprint]
  *
  * Method (what the numbers mean):
- * - Each timed run happens in a fresh `node --expose-gc build/bench/child.js` process that runs one
- *   (peer, workload) pair: K warm-up runs at 1/4 length, then one timed run on a fresh allocator
- *   instance (see child.ts). One allocator class per process keeps the loops monomorphic.
+ * - Each timed run happens in a fresh `node --expose-gc build/bench/child.js` process that runs
+ *   one (peer, workload) pair in steady state: ONE allocator instance, K warm-up runs on it (each
+ *   the very run that is then timed; K = 2, 1 with --quick, or --warmup), then the timed run on
+ *   that same warm instance (child.ts), so that no peer pays a new buffer's first touches inside
+ *   the clock. One allocator class per process keeps
+ *   the loops monomorphic. The native peers (peers/native.ts) are a C program run the same way
+ *   (warm-up runs, then the timed run, in one process), started directly instead of child.js.
+ * - --cold: the timed run on a fresh instance instead (the warm-up runs on another one; natives:
+ *   no warm-up run); the report then says "cold" everywhere.
  * - Repetitions are interleaved: for r in 1..R, for each workload, every peer once, the peer order
- *   rotated by one each repetition. Children run one at a time. A machine that drifts (thermal,
+ *   rotated by one each repetition. Processes run one at a time. A machine that drifts (thermal,
  *   neighbours) thus hurts all peers alike; figures are the median and min–max over the R runs.
- * - --quick: the workloads' quick parameters (a quarter of the iterations), R = 3, and the slow
- *   peers shortened harder; about two minutes on 2 cores with the multi-worker workloads. Shortened runs are marked as such.
+ * - --quick: the workloads' quick parameters (a quarter of the iterations), R = 3, K = 1, and the
+ *   slow peers shortened harder; shortened runs are marked as such. bench/README.md says how long it
+ *   takes.
  * - Ratios are hakmem's median over the peer's median, taken within this one run only.
  * - Multi-worker workloads (larson_t1/t2/t4, mid_large_mt, xthread, xthread_local) are scheduled the
  *   same way, one child per (peer, workload, repetition); the child starts the workers. A peer
  *   that cannot take part in one (workloads/types.ts multiSkipReason) is not scheduled for it, and
  *   the output says why. They get a table of their own in the Markdown.
+ * - Then, unless --no-footprint, one `node build/bench/footprint.js` process measures every peer's
+ *   footprint (untimed, fresh instances, one worker and eight; see footprint.ts).
  * Output: bench/results/latest.md, latest.json, latest.svg (the Markdown also on stdout); progress
  * on stderr. The full suite also runs the rows of C compiled to wasm (bench/wasm/suite.ts; data in
  * bench/results/wasm.json).
  */
 
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { RESULTS_DIR, TMP_DIR, buildDigest, commitId, machine } from "./lib/env.js";
-import { RESULT_PREFIX, type Cell, type ChildResult, type Meta, type Report, type RunRecord } from "./lib/model.js";
+import { intOption, listOption, parseCommandLine } from "./lib/args.js";
+import { FOOTPRINT_PREFIX, RESULT_PREFIX, type Cell, type ChildResult, type FootprintReport, type Meta, type Report, type RunRecord } from "./lib/model.js";
 import { errorLine, summarize } from "./lib/stats.js";
 import { PEERS, importPeer, peerEntry, type PeerEntry } from "./peers/index.js";
-import { PeerSkipped, infoOf, type PeerInfo } from "./peers/types.js";
+import { PeerSkipped, infoOf, type ExternalPeer, type Peer, type PeerInfo } from "./peers/types.js";
 import { renderMarkdown } from "./report/markdown.js";
 import { renderSvg } from "./report/svg.js";
 import { WORKLOADS, workload as findWorkload } from "./workloads/index.js";
@@ -40,6 +50,7 @@ import { runWasmSuite } from "./wasm/suite.js";
 import { multiSkipReason, type Workload } from "./workloads/types.js";
 
 const CHILD = join(dirname(fileURLToPath(import.meta.url)), "child.js");
+const FOOTPRINT = join(dirname(fileURLToPath(import.meta.url)), "footprint.js");
 /** A child that runs longer than this is killed and its pair reported as an error. */
 const CHILD_TIMEOUT_MS = 15 * 60 * 1000;
 
@@ -50,56 +61,56 @@ interface Options {
   workloads: Workload[];
   peers: PeerEntry[];
   checked: boolean;
+  cold: boolean;
+  footprint: boolean;
 }
 
 const USAGE = `usage: node build/bench/run.js [options]
-  --quick            short workloads, 3 runs, slow peers shortened harder (about two minutes)
+  --quick            short workloads, 3 runs, 1 warm-up run, slow peers shortened harder (see bench/README.md for its time)
   --runs R           timed runs per (workload, peer), each in its own process (default 5; quick 3)
-  --warmup K         warm-up runs per process, at 1/4 length (default 2)
+  --warmup K         warm-up runs per process (the same run), on the instance then timed (default 2; quick 1)
   --workloads a,b    workloads to run (default all): ${WORKLOADS.map((w) => w.name).join(", ")}
   --peers a,b        peers to run (default all but opt-in ones): ${PEERS.map((p) => p.name).join(", ")}
   --checked          also run hakmem-checked (skipped with a note if createHeap rejects { check: true })
+  --cold             time each run on a fresh instance (warm-up on another one), labelled "cold"
+  --no-footprint     skip the footprint runs (bench/footprint.ts)
+  --help             this text
 `;
 
-function parseOptions(argv: readonly string[]): Options {
-  let quick = false;
-  let runs: number | undefined;
-  let warmup = 2;
-  let workloadNames: string[] | undefined;
-  let peerNames: string[] | undefined;
-  let checked = false;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value\n${USAGE}`);
-      return v;
-    };
-    const list = (): string[] =>
-      value()
-        .split(",")
-        .map((x) => x.trim())
-        .filter((x) => x !== "");
-    if (a === "--quick") quick = true;
-    else if (a === "--runs") runs = Number(value());
-    else if (a === "--warmup") warmup = Number(value());
-    else if (a === "--workloads") workloadNames = list();
-    else if (a === "--peers") peerNames = list();
-    else if (a === "--checked") checked = true;
-    else if (a === "--help" || a === "-h") {
-      process.stdout.write(USAGE);
-      process.exit(0);
-    } else throw new Error(`unknown option ${a}\n${USAGE}`);
-  }
-  runs ??= quick ? 3 : 5;
-  if (!(Number.isInteger(runs) && runs >= 1)) throw new Error("--runs must be a positive integer");
-  if (!(Number.isInteger(warmup) && warmup >= 0)) throw new Error("--warmup must be a non-negative integer");
+function parseOptions(argv: string[]): Options {
+  const values = parseCommandLine(
+    argv,
+    {
+      quick: { type: "boolean" },
+      runs: { type: "string" },
+      warmup: { type: "string" },
+      workloads: { type: "string" },
+      peers: { type: "string" },
+      checked: { type: "boolean" },
+      cold: { type: "boolean" },
+      "no-footprint": { type: "boolean" },
+    },
+    USAGE,
+  );
+  const quick = values.quick === true;
+  const checked = values.checked === true;
+  const workloadNames = listOption(values.workloads);
+  const peerNames = listOption(values.peers);
   const workloads = workloadNames === undefined ? [...WORKLOADS] : workloadNames.map(findWorkload);
   const peers =
     peerNames === undefined
       ? PEERS.filter((p) => p.optIn === undefined || (p.optIn === "--checked" && checked))
       : peerNames.map(peerEntry);
-  return { quick, runs, warmup, workloads, peers, checked };
+  return {
+    quick,
+    runs: intOption("runs", values.runs, 1, quick ? 3 : 5),
+    warmup: intOption("warmup", values.warmup, 0, quick ? 1 : 2),
+    workloads,
+    peers,
+    checked,
+    cold: values.cold === true,
+    footprint: values["no-footprint"] !== true,
+  };
 }
 
 function log(line: string): void {
@@ -120,9 +131,17 @@ function endProgress(): void {
   progressShown = false;
 }
 
+/** A peer prepared and loaded in this process. */
+interface Prepared {
+  entry: PeerEntry;
+  info: PeerInfo;
+  /** The loaded peer (the native ones run from here). */
+  peer: Peer;
+}
+
 /** Prepares and probes each peer in this process; returns the runnable ones and the skips. */
-async function preparePeers(entries: readonly PeerEntry[]): Promise<{ ok: { entry: PeerEntry; info: PeerInfo }[]; skipped: Map<string, string[]> }> {
-  const ok: { entry: PeerEntry; info: PeerInfo }[] = [];
+async function preparePeers(entries: readonly PeerEntry[]): Promise<{ ok: Prepared[]; skipped: Map<string, string[]> }> {
+  const ok: Prepared[] = [];
   const skipped = new Map<string, string[]>();
   const skip = (name: string, reason: string): void => {
     const names = skipped.get(reason) ?? [];
@@ -135,7 +154,7 @@ async function preparePeers(entries: readonly PeerEntry[]): Promise<{ ok: { entr
       const mod = await importPeer(entry);
       await mod.prepare?.(entry.variant, TMP_DIR);
       const peer = await mod.load(entry.variant, TMP_DIR);
-      ok.push({ entry, info: { ...infoOf(peer), name: entry.name } });
+      ok.push({ entry, info: { ...infoOf(peer), name: entry.name }, peer });
     } catch (err) {
       if (err instanceof PeerSkipped) skip(entry.name, err.message);
       else skip(entry.name, `not run: failed to load: ${errorLine(err instanceof Error ? (err.stack ?? err.message) : String(err))}`);
@@ -148,10 +167,14 @@ interface Job {
   peer: PeerEntry;
   workload: Workload;
   rep: number;
+  /** Set for the native peers: their program runs the workload (no child.js). */
+  external: ExternalPeer | undefined;
+  info: PeerInfo;
 }
 
-/** Runs one child; resolves with its result (errors included, never rejects). */
+/** Runs one job in its own process; resolves with its result (errors included, never rejects). */
 function runChild(job: Job, opts: Options): Promise<ChildResult> {
+  if (job.external !== undefined) return runExternal(job, job.external, opts);
   const args = [
     "--expose-gc",
     CHILD,
@@ -164,6 +187,7 @@ function runChild(job: Job, opts: Options): Promise<ChildResult> {
     "--warmup",
     String(opts.warmup),
     ...(opts.quick ? ["--quick"] : []),
+    ...(opts.cold ? ["--cold"] : []),
   ];
   return new Promise((resolve) => {
     const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
@@ -190,6 +214,32 @@ function runChild(job: Job, opts: Options): Promise<ChildResult> {
   });
 }
 
+/** A native peer's job: its program does the warm-up and timed runs (child.ts's method) in one process. */
+async function runExternal(job: Job, external: ExternalPeer, opts: Options): Promise<ChildResult> {
+  const w = job.workload;
+  const base = { peer: job.peer.name, workload: w.name };
+  try {
+    if (w.kind !== "single") throw new Error(`${w.name} is not a single-worker workload`);
+    const params = opts.quick ? w.quickParams : w.params;
+    const runs = await external.run(w, params, opts.cold ? 0 : opts.warmup, 1);
+    return { status: "ok", ...base, peer: job.info, params, describe: w.describe(params), shortened: false, warmupRuns: opts.cold ? 0 : opts.warmup, runs };
+  } catch (err) {
+    return { status: "error", ...base, error: err instanceof Error ? (err.stack ?? err.message) : String(err) };
+  }
+}
+
+/** The footprint runs, in a process of their own; an error comes back as a note. */
+function runFootprint(peers: readonly string[], opts: Options): Promise<FootprintReport> {
+  const args = [FOOTPRINT, "--json", "--prepared", "--peers", peers.join(","), ...(opts.quick ? ["--quick"] : [])];
+  return new Promise((resolve) => {
+    execFile(process.execPath, args, { timeout: CHILD_TIMEOUT_MS, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      const line = stdout.split("\n").find((l) => l.startsWith(FOOTPRINT_PREFIX));
+      if (line !== undefined) resolve(JSON.parse(line.slice(FOOTPRINT_PREFIX.length)) as FootprintReport);
+      else resolve({ fresh: [], rows: [], notes: [`the footprint runs failed: ${errorLine(stderr || String(err))}`] });
+    });
+  });
+}
+
 function fmtDuration(ms: number): string {
   const s = Math.round(ms / 1000);
   return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s` : `${s}s`;
@@ -210,13 +260,14 @@ async function main(): Promise<void> {
     load: mach.load,
     date: new Date().toISOString(),
     quick: opts.quick,
+    cold: opts.cold,
     runs: opts.runs,
     warmup: opts.warmup,
     command: ["node build/bench/run.js", ...process.argv.slice(2)].join(" "),
   };
   log(`hakmem bench · commit ${meta.commit} (build ${meta.build}) · Node ${meta.node} · ${meta.cpu} · ${meta.cores} cores · load ${meta.load}`);
   log(
-    `options: ${opts.quick ? "quick, " : ""}runs=${opts.runs}, warmup=${opts.warmup}, workloads=${opts.workloads.map((w) => w.name).join(",")}, ` +
+    `options: ${opts.quick ? "quick, " : ""}${opts.cold ? "cold, " : ""}runs=${opts.runs}, warmup=${opts.warmup}, workloads=${opts.workloads.map((w) => w.name).join(",")}, ` +
       `peers=${opts.peers.map((p) => p.name).join(",")}`,
   );
 
@@ -224,11 +275,12 @@ async function main(): Promise<void> {
   for (const [reason, names] of skipped) log(`${names.join(", ")}: ${reason}`);
   if (ok.length === 0) throw new Error("no peer can run");
 
-  // Multi-worker workloads run only the peers that can take part; the others are noted once.
+  // Multi-worker workloads run only the peers that can take part, native peers only the workloads
+  // ring.c has; the others are noted once.
   const pairSkips = new Map<string, { peer: string; workloads: string[] }>(); // reason+peer -> workloads
-  const takesPart = (w: Workload, o: { entry: PeerEntry; info: PeerInfo }): boolean => {
-    if (w.kind !== "multi") return true;
-    const reason = multiSkipReason(w, o.info.multi);
+  const takesPart = (w: Workload, o: Prepared): boolean => {
+    const reason =
+      w.kind === "multi" ? multiSkipReason(w, o.info) : o.peer.external !== undefined && w.native === undefined ? "no native form (bench/native/ring.c)" : null;
     if (reason === null) return true;
     const k = `${reason}\u0000${o.entry.name}`;
     const s = pairSkips.get(k) ?? { peer: o.entry.name, workloads: [] };
@@ -241,7 +293,7 @@ async function main(): Promise<void> {
     for (const w of opts.workloads) {
       for (let k = 0; k < ok.length; k++) {
         const o = ok[(k + rep) % ok.length];
-        if (takesPart(w, o)) jobs.push({ peer: o.entry, workload: w, rep });
+        if (takesPart(w, o)) jobs.push({ peer: o.entry, workload: w, rep, external: o.peer.external, info: o.info });
       }
     }
   }
@@ -288,8 +340,7 @@ async function main(): Promise<void> {
     }
   }
   endProgress();
-  const loadEnd = machine().load;
-  log(`done in ${fmtDuration(performance.now() - t0)} · load ${loadEnd} at the end`);
+  log(`timed runs done in ${fmtDuration(performance.now() - t0)}`);
 
   for (const [peer, reason] of dropped) {
     const names = skipped.get(reason) ?? [];
@@ -297,6 +348,15 @@ async function main(): Promise<void> {
     skipped.set(reason, names);
   }
   const runnable = ok.filter((o) => !dropped.has(o.entry.name));
+
+  let footprint: FootprintReport | undefined;
+  if (opts.footprint) {
+    progress("footprint runs (untimed, bench/footprint.ts)");
+    footprint = await runFootprint(runnable.map((o) => o.entry.name), opts);
+    endProgress();
+  }
+  const loadEnd = machine().load;
+  log(`done in ${fmtDuration(performance.now() - t0)} · load ${loadEnd} at the end`);
 
   const cells: Cell[] = [];
   const warnings: string[] = [];
@@ -321,8 +381,9 @@ async function main(): Promise<void> {
         } else if (r.status === "error") errors.push(r.error);
       }
       const rates = runs.map((r) => r.iterations / r.seconds);
+      // Multi-worker runs only (single-worker footprints: footprint.ts). Their workers interleave
+      // differently every time, so peaks differ between runs: the largest is reported.
       const footprints = runs.map((r) => r.peakFootprintBytes).filter((v): v is number => v !== null);
-      const lives = runs.map((r) => r.peakLiveBytes).filter((v): v is number => v !== null);
       cells.push({
         workload: w.name,
         peer: entry.name,
@@ -333,11 +394,8 @@ async function main(): Promise<void> {
         runs,
         opsPerSec: rates.length > 0 ? summarize(rates) : null,
         peakFootprintBytes: footprints.length > 0 ? Math.max(...footprints) : null,
-        peakLiveBytes: lives.length > 0 ? Math.max(...lives) : null,
         errors,
       });
-      // (Multi-worker runs interleave differently every time: their peaks differ, and the largest is reported.)
-      if (new Set(footprints).size > 1 && w.kind === "single") warnings.push(`${entry.name} on ${w.name}: peak footprint differs between runs (${[...new Set(footprints)].join(", ")}); the largest is reported`);
     }
     // Determinism: every peer that ran the same parameters must report the same checksum.
     const byParams = new Map<string, Set<number>>();
@@ -370,6 +428,7 @@ async function main(): Promise<void> {
     skipped: [...[...skipped].map(([reason, peers]) => ({ peers, reason })), ...notRun],
     cells,
     warnings,
+    ...(footprint !== undefined ? { footprint } : {}),
   };
 
   await mkdir(RESULTS_DIR, { recursive: true });

@@ -704,9 +704,11 @@ export class Heap {
 
   /** Refills the empty cache of `cls`; returns one more block (free key in place), or 0. */
   private refill(cls: number): number {
-    this.ensureUsable("malloc");
+    if (this.disposed) this.ensureUsable("malloc"); // throws
+    // Growth by another worker, or a detached buffer (the read gives undefined): views first.
+    if (this.i32[this.mappedWord] !== this.mappedPages) this.syncViews();
     const b = this.cache.refill(cls);
-    this.syncViews(); // a new span may have grown the buffer
+    if (this.region.i32 !== this.i32 || this.region.mappedPages !== this.mappedPages) this.adoptViews(); // it grew the buffer
     return b;
   }
 
@@ -869,8 +871,13 @@ export class Heap {
 
   /** Copies the region's views and limits after growth (ours or another worker's). */
   protected syncViews(): void {
+    this.region.sync();
+    this.adoptViews();
+  }
+
+  /** Copies the region's views and limits, as they are (after growth by this worker). */
+  private adoptViews(): void {
     const rg = this.region;
-    rg.sync();
     this.i32 = rg.i32;
     this.bytes = rg.u8;
     this.mappedPages = rg.mappedPages;

@@ -7,8 +7,8 @@
  * it: both written out inline in heap.ts, the fast paths. This module holds their slow paths:
  * - refill (malloc found the list empty): one splice of up to CLASS_REFILL blocks from the free
  *   list of the class's current page (thread_pages.ts finds or makes one), one of them returned;
- * - drain (a push found no room): the older half of the list goes back to its pages, a block at
- *   a time (ThreadPages.giveBack moves each page where it now belongs);
+ * - drain (a push found no room): the older half of the list goes back to its pages, a run of
+ *   blocks of one page at a time (ThreadPages.settle moves a page where it now belongs);
  * - flush: the whole list back (dispose, collect), and the same for the slot of a worker that has
  *   ended (reclaimThread).
  * A page's PG.USED counts its blocks in the cache as handed out, so the fast paths never touch a
@@ -22,10 +22,11 @@
  * - ROOM = CLASS_CACHE_CAP[c] − length of the list, never negative; HEAD is 0 when it is empty.
  * - Each change of a list is a few plain stores with no call or loop between them, and V8 stops a
  *   terminated worker only at function entries and loop back edges: a worker cut anywhere leaves
- *   its lists whole, and at most one block, taken off a list and not yet put on another, lost.
+ *   its lists whole, and at most the blocks taken off a list and not yet put on another lost (one
+ *   block, or one run of a drain).
  */
 
-import { Block, Entry, MAX_THREADS, PG, Page, T, TC, THREAD_SLOT_WORDS, ThreadState } from "./layout.js";
+import { Block, Entry, MAX_THREADS, PF, PG, Page, T, TC, THREAD_SLOT_WORDS, ThreadState } from "./layout.js";
 import { returnBlock } from "./pages.js";
 import type { Region } from "./region.js";
 import type { ThreadPages } from "./thread_pages.js";
@@ -98,7 +99,9 @@ export class ThreadCache {
     const cap = CLASS_CACHE_CAP[cls]!;
     this.rg.i32[(p >>> 2) + Block.KEY] = this.key;
     if (cap === 0) {
-      this.pages.giveBack(e, p);
+      const i32 = this.rg.i32;
+      const used = returnBlock(i32, e, p);
+      if (used === 0 || (i32[e + PG.FLAGS]! & PF.FULL) !== 0) this.pages.settle(e, cls, used);
       return;
     }
     const kept = this.drain(cls, cap >>> 1);
@@ -111,30 +114,37 @@ export class ThreadCache {
 
   /**
    * Returns the blocks of the list of `cls` past its first `keep` to their pages, and returns how
-   * many are left.
+   * many are left. Blocks of one page that follow each other in the list go back as one run: one
+   * splice onto the page's free list and one count.
    */
   drain(cls: number, keep: number): number {
     const i32 = this.rg.i32;
+    const bias = this.rg.pageBias;
     const w = cacheWord(this.slot, cls);
+    // `at` is the word holding the link to the rest of the list: the head, or the last block kept.
+    let at = w + TC.HEAD;
     let kept = 0;
-    if (keep === 0) {
-      // Off the list one block at a time, so that a cut here loses at most one.
-      for (let b = i32[w + TC.HEAD]!; b !== 0; b = i32[w + TC.HEAD]!) {
-        i32[w + TC.HEAD] = i32[b >>> 2]!;
-        this.pages.giveBack(this.entryOf(b), b >>> 0);
+    for (; kept < keep; kept++) {
+      const b = i32[at]!;
+      if (b === 0) break;
+      at = b >>> 2;
+    }
+    for (let first = i32[at]!; first !== 0; first = i32[at]!) {
+      const e = i32[((first >>> Page.SHIFT) << Entry.SHIFT) + bias]!;
+      let last = first;
+      let n = 1;
+      for (let next = i32[last >>> 2]!; next !== 0 && i32[((next >>> Page.SHIFT) << Entry.SHIFT) + bias] === e; next = i32[last >>> 2]!) {
+        last = next;
+        n++;
       }
-    } else {
-      let cut = i32[w + TC.HEAD]!;
-      if (cut !== 0) kept = 1;
-      for (; kept < keep; kept++) {
-        const next = i32[cut >>> 2]!;
-        if (next === 0) break;
-        cut = next;
-      }
-      for (let b = cut === 0 ? 0 : i32[cut >>> 2]!; b !== 0; b = i32[cut >>> 2]!) {
-        i32[cut >>> 2] = i32[b >>> 2]!;
-        this.pages.giveBack(this.entryOf(b), b >>> 0);
-      }
+      // Off the list first, then onto the page: a worker cut in between loses this run, never
+      // leaves a list leading into another.
+      i32[at] = i32[last >>> 2]!;
+      i32[last >>> 2] = i32[e + PG.FREE]!;
+      i32[e + PG.FREE] = first;
+      const used = i32[e + PG.USED]! - n;
+      i32[e + PG.USED] = used;
+      if (used === 0 || (i32[e + PG.FLAGS]! & PF.FULL) !== 0) this.pages.settle(e, cls, used);
     }
     i32[w + TC.ROOM] = CLASS_CACHE_CAP[cls]! - kept;
     return kept;
@@ -160,10 +170,6 @@ export class ThreadCache {
     return false;
   }
 
-  /** Head entry of the span holding block `b`. */
-  private entryOf(b: number): number {
-    return this.rg.i32[((b >>> Page.SHIFT) << Entry.SHIFT) + this.rg.pageBias]!;
-  }
 }
 
 /**

@@ -25,9 +25,7 @@
 
 import { PF, PG, T } from "./layout.js";
 import { markFree } from "./checked_blocks.js";
-import {
-  abandonPage, adoptAbandoned, collectThreadFree, extendPage, pagesOwnedBy, returnBlock,
-} from "./pages.js";
+import { abandonPage, adoptAbandoned, collectThreadFree, extendPage, pagesOwnedBy } from "./pages.js";
 import { PageQueues } from "./page_queues.js";
 import type { Region } from "./region.js";
 import { acquireSpan, releaseSpan } from "./segments.js";
@@ -86,14 +84,12 @@ export class ThreadPages {
   }
 
   /**
-   * Puts block `b` of this worker's page `e` back on the page's free list, and moves the page
-   * where it now belongs: a full page with an eighth of its blocks back rejoins its queue; an empty
-   * page that is not current becomes the class's spare, or goes back to the heap.
+   * Blocks of this worker's page `e` (class `cls`) came back to its free list and PG.USED is now
+   * `used`: a full page with an eighth of its blocks back rejoins its queue; an empty page that
+   * is not current becomes the class's spare, or goes back to the heap.
    */
-  giveBack(e: number, b: number): void {
+  settle(e: number, cls: number, used: number): void {
     const i32 = this.rg.i32;
-    const used = returnBlock(i32, e, b);
-    const cls = i32[e + PG.CLASS]!;
     if ((i32[e + PG.FLAGS]! & PF.FULL) !== 0) {
       const capacity = i32[e + PG.CAPACITY]!;
       if (used <= capacity - Math.max(1, capacity >>> 3)) {

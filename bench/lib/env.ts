@@ -3,14 +3,14 @@
  * from it, untracked files included, bench/results/ excluded), Node/V8 versions, CPU model and
  * core count, and a digest of the compiled code the children load (build/src, build/bench), taken
  * before and after a run so that a rebuild in the middle of it is caught. Lesson 1 of DESIGN.md §3:
- * a benchmark prints the build it measured.
+ * a benchmark prints the build it measured. Also where the system's tools are (`findExecutable`).
  */
 
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { readFileSync, readdirSync } from "node:fs";
+import { accessSync, constants, readFileSync, readdirSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
-import { dirname, resolve } from "node:path";
+import { delimiter, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** The repository root: this file is build/bench/lib/env.js once compiled. */
@@ -77,4 +77,19 @@ export function buildDigest(withSrc: boolean): string {
     }
   }
   return hash.digest("hex").slice(0, 12);
+}
+
+/** The path of executable `name` on PATH (as a shell would find it), or null. */
+export function findExecutable(name: string): string | null {
+  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
+    if (dir === "") continue;
+    const candidate = join(dir, name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return null;
 }

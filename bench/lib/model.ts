@@ -11,7 +11,11 @@ export interface RunRecord {
   iterations: number;
   seconds: number;
   checksum: number;
-  /** The peer's peak footprint after the run, bytes; null when it has no measure. */
+  /**
+   * Multi-worker runs: the shared instance's peak footprint after the run, bytes; null when it has
+   * no measure, and for single-worker runs (their instance also served the warm-up runs: the
+   * footprint runs of footprint.ts measure one run on a fresh instance instead).
+   */
   peakFootprintBytes: number | null;
   /** The workload's peak live requested bytes, when it tracks them. */
   peakLiveBytes: number | null;
@@ -41,6 +45,8 @@ export type ChildResult =
   | { status: "error"; peer: string; workload: string; error: string };
 
 export const RESULT_PREFIX = "@@BENCH-RESULT ";
+/** What bench/footprint.ts --json prints before its FootprintReport. */
+export const FOOTPRINT_PREFIX = "@@BENCH-FOOTPRINT ";
 
 export interface Summary {
   median: number;
@@ -59,9 +65,37 @@ export interface Cell {
   runs: RunRecord[];
   /** Iterations per second over the runs; null when no run succeeded. */
   opsPerSec: Summary | null;
+  /** Multi-worker workloads: the largest peak footprint of the runs (single-worker: footprint.ts). */
   peakFootprintBytes: number | null;
-  peakLiveBytes: number | null;
   errors: string[];
+}
+
+/** One row of the footprint table (bench/footprint.ts): one case, one peer, one untimed run. */
+export interface FootprintRow {
+  /** The case, e.g. "random_mixed W=4096" (its parameters in `describe`). */
+  case: string;
+  describe: string;
+  /** Workers (or C threads) running a ring each at the same time. */
+  workers: number;
+  peer: string;
+  /** The peer's peak footprint over the run (summed over private instances); null: no measure. */
+  peakBytes: number | null;
+  /** Bytes mapped at the end of the loop, where the peer says (hakmem: stats().mappedBytes). */
+  mappedBytes: number | null;
+  /** The peak live requested bytes, summed over the workers (each worker's own peak). */
+  peakLiveBytes: number;
+  /** How `peakBytes` was measured. */
+  measuredAs: string;
+  /** Set when the peer's iteration cap shortened the run: the iterations it ran. */
+  shortenedTo: number | null;
+}
+
+export interface FootprintReport {
+  /** What a fresh instance maps before its first malloc (peers with `mappedBytes`: hakmem's createHeap()). */
+  fresh: { peer: string; mappedBytes: number }[];
+  rows: FootprintRow[];
+  /** Peers or cases not measured, and why. */
+  notes: string[];
 }
 
 export interface Meta {
@@ -80,6 +114,8 @@ export interface Meta {
   seconds?: number;
   date: string;
   quick: boolean;
+  /** True with --cold: every timed run on a fresh instance (child.ts); false: steady state. */
+  cold: boolean;
   runs: number;
   warmup: number;
   command: string;
@@ -106,4 +142,6 @@ export interface Report {
   cells: Cell[];
   /** Anything the reader must know (checksum mismatches, failures). */
   warnings: string[];
+  /** The footprint runs (bench/footprint.ts); absent with --no-footprint. */
+  footprint?: FootprintReport;
 }

@@ -14,9 +14,10 @@
  */
 
 import { execFileSync } from "node:child_process";
-import { accessSync, constants, existsSync, realpathSync } from "node:fs";
+import { existsSync, realpathSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { delimiter, dirname, join } from "node:path";
+import { dirname, join } from "node:path";
+import { findExecutable } from "../lib/env.js";
 import { PeerSkipped, type BenchAllocator, type Peer, type PeerModule } from "./types.js";
 
 const SHIM = `// Compiled by bench/peers/emscripten.ts: the allocator selected by -sMALLOC, exposed to JS.
@@ -53,21 +54,6 @@ type Variant = "emmalloc" | "dlmalloc";
 function variantOf(v: string): Variant {
   if (v !== "emmalloc" && v !== "dlmalloc") throw new Error(`emscripten: unknown variant ${v}`);
   return v;
-}
-
-/** The emcc executable on PATH, or null. */
-function findEmcc(): string | null {
-  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
-    if (dir === "") continue;
-    const candidate = join(dir, "emcc");
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return null;
 }
 
 /** The allocator's C source in the emscripten installation, or null if not where expected. */
@@ -170,7 +156,7 @@ class EmAllocator implements BenchAllocator {
 export const peer: PeerModule = {
   async prepare(v: string, tmpDir: string): Promise<void> {
     const variant = variantOf(v);
-    const emcc = findEmcc();
+    const emcc = findExecutable("emcc");
     if (emcc === null) throw new PeerSkipped("skipped: emcc not found (apt-get install emscripten)");
     const source = findSource(emcc, variant);
     await mkdir(tmpDir, { recursive: true });

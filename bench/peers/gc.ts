@@ -8,7 +8,8 @@
  * realloc is emulated: a new array plus a copy of the old contents (`set`), the old one dropped.
  * Footprint: n/a (the GC's heap is not attributable to one workload).
  * Too slow for the multi-worker rows at full length: `iterationCap` shortens larson (R),
- * mid_large_mt and xthread (N), and the output says so.
+ * mid_large_mt and xthread (N), the single-worker rings (N) and with --quick realloc_grow
+ * (rounds), and the output says so.
  * Multi-worker workloads ("gc" mode, peers/types.ts): each worker has a table of its own; a block
  * moves to another worker only inside a postMessage (`take` it out of one table, `put` it into
  * the other), and "free" drops it for that worker's GC. How each workload moves blocks is said in
@@ -92,6 +93,10 @@ export const peer: PeerModule = {
         if (workload.startsWith("larson_t")) return quick ? 25_000 : 50_000; // R, per worker and generation
         if (workload === "xthread") return quick ? 100_000 : 250_000; // N
         if (workload === "mid_large_mt") return quick ? 25_000 : 100_000; // N per worker
+        // The single-worker rings too (0.4–1 M/s: three full-length runs per process would take ~10 s).
+        if (workload.startsWith("random_mixed") || workload === "fixed_size" || workload === "memory") return quick ? 100_000 : 500_000;
+        if (workload === "mid") return quick ? 50_000 : 200_000;
+        if (workload === "realloc_grow" && quick) return 25; // rounds
         return undefined;
       },
       multi: {

@@ -9,7 +9,8 @@
  * malloc/free are heap.malloc/heap.free; byte writes go through `heap.u8` read at each write (the
  * getter returns the view current after any growth).
  * realloc: heap.realloc when the heap has one, else emulated (malloc + copyWithin + free).
- * Footprint: `heap.stats().peakHeapBytes` (bytes of pages in use at the peak).
+ * Footprint: `heap.stats().peakHeapBytes` (bytes of pages in use at the peak); mapped:
+ * `heap.stats().mappedBytes` (metadata and every data page backed by the buffer, used or cached).
  * Multi-worker workloads ("shared" mode, peers/types.ts): the child's main thread creates the heap
  * as above and passes `heap.handle()` to the workers; each worker `attachHeap(handle)`s (its own
  * thread heap, same Heap class and fast paths) and `dispose()`s when done. Not for
@@ -61,6 +62,10 @@ class HakmemAllocator implements BenchAllocator {
 
   peakFootprint(): number {
     return this.heap.stats().peakHeapBytes;
+  }
+
+  mappedBytes(): number {
+    return this.heap.stats().mappedBytes;
   }
 
   heapMap(): string {
@@ -134,6 +139,7 @@ function createShared(variant: string): SharedInstance {
     handle: heap.handle(),
     local,
     peakFootprint: () => heap.stats().peakHeapBytes,
+    mappedBytes: () => heap.stats().mappedBytes,
     liveBlocks: () => {
       heap.collect();
       return heap.stats().liveBlocks;

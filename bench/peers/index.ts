@@ -28,6 +28,10 @@ export const PEERS: readonly PeerEntry[] = [
   { name: "as-tlsf", module: "./as_tlsf.js", variant: "" },
   { name: "emmalloc", module: "./emscripten.js", variant: "emmalloc" },
   { name: "dlmalloc", module: "./emscripten.js", variant: "dlmalloc" },
+  { name: "native-glibc", module: "./native.js", variant: "glibc" },
+  { name: "native-mimalloc", module: "./native.js", variant: "mimalloc" },
+  { name: "native-jemalloc", module: "./native.js", variant: "jemalloc" },
+  { name: "native-tcmalloc", module: "./native.js", variant: "tcmalloc" },
 ];
 
 export function peerEntry(name: string): PeerEntry {

@@ -3,9 +3,12 @@
  *
  * A peer module (bench/peers/*.ts) exports a `PeerModule`. The parent process (run.ts) calls
  * `prepare` once to build artifacts (e.g. compile WASM) and `load` to probe it; each child process
- * (child.ts) calls `load` and then `create()` once per timed run, so every run starts from a fresh
- * allocator instance. A child only ever holds instances of one `BenchAllocator` class, so the
- * workload loops' call sites stay monomorphic.
+ * (child.ts) calls `load` and then `create()`: once for the warm-up and timed runs of the
+ * steady-state method, or once more per timed run with --cold. A child only ever holds instances
+ * of one `BenchAllocator` class, so the workload loops' call sites stay monomorphic.
+ *
+ * Native peers (peers/native.ts) have no `create()`: their workloads run in a C program of their
+ * own (`Peer.external`), which run.ts starts in place of a child process.
  *
  * Handles: `malloc` returns a number, 0 meaning "could not allocate". For the buffer-based
  * allocators the handle is the byte offset into their buffer (a uint32); the GC peer hands out
@@ -24,6 +27,9 @@
  * A peer without `multi` takes no part: the multi-worker workloads skip it with a note.
  */
 
+import type { RunRecord } from "../lib/model.js";
+import type { Params, SingleWorkload } from "../workloads/types.js";
+
 export interface BenchAllocator {
   /** Allocates `size` bytes; returns a non-zero handle, or 0 when the allocator is exhausted. */
   malloc(size: number): number;
@@ -40,6 +46,8 @@ export interface BenchAllocator {
   realloc(handle: number, oldSize: number, newSize: number): number;
   /** Peak bytes the allocator took from its memory so far (see `PeerInfo.footprint`); NaN if n/a. */
   peakFootprint(): number;
+  /** Bytes of its memory the allocator has mapped (hakmem: `stats().mappedBytes`), where it says. */
+  mappedBytes?(): number;
   /** An SVG picture of the heap, where the allocator can draw one (hakmem's renderMap()). */
   heapMap?(): string;
   /** Releases the instance (untimed). */
@@ -59,6 +67,8 @@ export interface PeerInfo {
   shareable: boolean;
   /** How it takes part in the multi-worker workloads (see the header); absent: it does not. */
   multi?: { mode: MultiMode; how: string };
+  /** Why it takes no part in the multi-worker workloads, when `multi` is absent (else a generic reason). */
+  noMulti?: string;
 }
 
 /** The JSON-able description of a loaded peer. */
@@ -70,12 +80,18 @@ export function infoOf(peer: Peer): PeerInfo {
     footprint: peer.footprint,
     shareable: peer.shareable,
     ...(peer.multi !== undefined ? { multi: { mode: peer.multi.mode, how: peer.multi.how } } : {}),
+    ...(peer.noMulti !== undefined ? { noMulti: peer.noMulti } : {}),
   };
 }
 
 export interface Peer extends PeerInfo {
-  /** A fresh allocator instance (synchronous: all asynchronous setup happened in `load`). */
-  create(): BenchAllocator;
+  /**
+   * A fresh allocator instance (synchronous: all asynchronous setup happened in `load`). Absent
+   * for the peers that run out of process (`external`).
+   */
+  create?(): BenchAllocator;
+  /** The native peers: their single-worker workloads run in a program of their own. */
+  external?: ExternalPeer;
   /**
    * When this peer is too slow to run a workload at its full size: the largest value of the
    * workload's iteration parameter it runs instead (the output then says "shortened").
@@ -83,6 +99,29 @@ export interface Peer extends PeerInfo {
   iterationCap?(workload: string, quick: boolean): number | undefined;
   /** How it takes part in multi-worker workloads; absent: it does not (skipped with a note). */
   multi?: MultiPeer;
+}
+
+/** A peer whose workloads run as a program of its own (peers/native.ts), one process per call. */
+export interface ExternalPeer {
+  /**
+   * Runs `warmup` warm-up runs, then `runs` timed runs of `w` with parameters `p`, in one process
+   * (the steady-state method of child.ts); returns the timed runs. Throws when `w` has no native
+   * form or the program fails.
+   */
+  run(w: SingleWorkload, p: Params, warmup: number, runs: number): Promise<RunRecord[]>;
+  /**
+   * Untimed: one thread per seed, each running the tracked ring loop (workloads/memory.ts) with
+   * W slots, N iterations, sizes minSize + x mod sizeRange, started together. Returns each
+   * thread's peak live requested bytes and the process's peak footprint as measured (`how`).
+   */
+  footprint(W: number, N: number, minSize: number, sizeRange: number, seeds: readonly number[]): Promise<ExternalFootprint>;
+}
+
+export interface ExternalFootprint {
+  peakLiveBytes: number[];
+  footprintBytes: number;
+  /** How `footprintBytes` was measured. */
+  how: string;
 }
 
 /** How a peer takes part in the multi-worker workloads (see the header). */
@@ -95,6 +134,8 @@ export interface WorkerAllocator {
   write(handle: number, offset: number, value: number): void;
   /** Reads the byte at `offset` of the block (the workloads verify a pattern before each free). */
   read(handle: number, offset: number): number;
+  /** A private instance's peak footprint, as `BenchAllocator.peakFootprint` (footprint runs of "single" peers). */
+  peakFootprint?(): number;
   /** This worker is done with the allocator (hakmem: `heap.dispose()`, abandoning its pages). */
   dispose(): void;
 }
@@ -115,6 +156,8 @@ export interface SharedInstance {
   local: WorkerAllocator;
   /** Peak bytes taken from the memory so far (as `BenchAllocator.peakFootprint`); NaN if n/a. */
   peakFootprint(): number;
+  /** Bytes mapped (as `BenchAllocator.mappedBytes`), where the peer says. */
+  mappedBytes?(): number;
   /**
    * Blocks still in use, after the main thread reclaimed what it can (hakmem: collect() then
    * stats().liveBlocks); -1 when the peer cannot say. The workloads check it is 0 at the end.

@@ -1,11 +1,11 @@
 /**
  * report/markdown — latest.md: the run's provenance, throughput per workload × peer (median and
- * min–max of iterations/s), the ratio hakmem / each peer, the memory table, the multi-worker
- * workloads (a table of their own: one row per workload × peer, with how that peer runs it, and
- * the ratios larson_tT / larson_t1 and xthread / xthread_local), notes, definitions.
+ * min–max of iterations/s), the ratio hakmem / each peer, the footprint table (footprint.ts), the
+ * multi-worker workloads (a table of their own: one row per workload × peer, with how that peer
+ * runs it, and the ratios larson_tT / larson_t1 and xthread / xthread_local), notes, definitions.
  */
 
-import type { Cell, Report } from "../lib/model.js";
+import type { Cell, FootprintReport, Report } from "../lib/model.js";
 import { errorLine, fmtBytes, fmtRate, fmtRatio } from "../lib/stats.js";
 
 /** The peer every ratio is taken against. */
@@ -102,11 +102,44 @@ function renderMulti(report: Report, multi: Report["workloads"], out: string[]):
   }
 }
 
+/** The footprint section (bench/footprint.ts): what a fresh heap maps, then one row per case × peer. */
+export function renderFootprint(fp: FootprintReport): string[] {
+  const out: string[] = [];
+  out.push("## Footprint (untimed runs, each on a fresh instance: peak footprint / peak live requested bytes)", "");
+  out.push(
+    "One worker: the loops of the workloads named, with live-byte bookkeeping. Several workers: each runs its own ring at the same time; " +
+      "peak live is the sum of each worker's own peak. Each peer's footprint is its own measure (last column); hakmem's mapped bytes are " +
+      "stats().mappedBytes at the end of the loop (metadata and every page the buffer backs, used or cached). bench/footprint.ts.",
+    "",
+  );
+  if (fp.fresh.length > 0) {
+    out.push(`A fresh instance maps before its first malloc: ${fp.fresh.map((f) => `${f.peer} ${fmtBytes(f.mappedBytes)} (${f.mappedBytes.toLocaleString("en-US")} B)`).join(", ")}.`, "");
+  }
+  if (fp.rows.length > 0) {
+    out.push(row(["case", "parameters", "peer", "peak footprint", "mapped", "peak live", "footprint / live", "mapped / live", "footprint measured as"]));
+    out.push(row(["---", "---", "---", "---:", "---:", "---:", "---:", "---:", "---"]));
+    const ratio = (v: number | null, live: number): string => (v !== null && live > 0 ? fmtRatio(v / live) : "n/a");
+    for (const r of fp.rows) {
+      const shortened = r.shortenedTo !== null ? ` · N=${r.shortenedTo.toLocaleString("en-US")} (shortened)` : "";
+      out.push(
+        row([
+          r.case, r.describe, r.peer, fmtBytes(r.peakBytes), fmtBytes(r.mappedBytes), fmtBytes(r.peakLiveBytes),
+          ratio(r.peakBytes, r.peakLiveBytes) + shortened, ratio(r.mappedBytes, r.peakLiveBytes), r.measuredAs,
+        ]),
+      );
+    }
+    out.push("");
+  }
+  for (const n of fp.notes) out.push(`- ${n}`);
+  if (fp.notes.length > 0) out.push("");
+  return out;
+}
+
 export function renderMarkdown(report: Report): string {
   const { meta } = report;
   const peers = report.peers.map((p) => p.name);
   const out: string[] = [];
-  out.push(`# hakmem benchmarks${meta.quick ? " (quick)" : ""}`, "");
+  out.push(`# hakmem benchmarks${meta.quick ? " (quick)" : ""}${meta.cold ? " (cold)" : ""}`, "");
   out.push(`- commit: \`${meta.commit}\` (digest of the compiled code it ran: \`${meta.build}\`)`);
   const busy = meta.load > 0.5 || (meta.loadEnd ?? 0) > 0.5;
   out.push(
@@ -115,9 +148,12 @@ export function renderMarkdown(report: Report): string {
       `${busy ? " (other processes were competing: expect noise)" : ""}`,
   );
   out.push(`- date: ${meta.date}${meta.seconds !== undefined ? ` (the run took ${meta.seconds} s)` : ""}`);
+  const instance = meta.cold
+    ? "**cold**: the warm-up runs on an instance of their own, the timed run on a fresh one"
+    : "steady state: the warm-up runs and then the timed run on one instance";
   out.push(
     `- method: ${meta.quick ? "**quick** (shorter workloads), " : ""}${meta.runs} timed run${meta.runs === 1 ? "" : "s"} per (workload, peer), each in its own` +
-      ` process after ${meta.warmup} warm-up run(s) at 1/4 length; processes interleaved round-robin over the peers` +
+      ` process after ${meta.warmup} warm-up run(s) identical to it (${instance}); processes interleaved round-robin over the peers` +
       " (peer order rotated each repetition); figures are iterations/s, median [min–max] over the runs",
   );
   out.push(`- command: \`${meta.command}\``, "");
@@ -125,7 +161,7 @@ export function renderMarkdown(report: Report): string {
   const single = report.workloads.filter((w) => w.kind === "single");
   const multi = report.workloads.filter((w) => w.kind === "multi");
   if (single.length > 0) {
-    out.push("## Throughput (iterations/s, median [min–max])", "");
+    out.push(`## Throughput (iterations/s, median [min–max]${meta.cold ? ", cold" : ""})`, "");
     out.push(row(["workload", "parameters", ...peers]));
     out.push(row(["---", "---", ...peers.map(() => "---:")]));
     for (const w of single) {
@@ -157,23 +193,7 @@ export function renderMarkdown(report: Report): string {
     out.push(`(No ${BASE_PEER} row in this run, so no ratio table.)`, "");
   }
 
-  const memoryCells = peers
-    .map((p) => cellOf(report, "memory", p))
-    .filter((c): c is Cell => c !== undefined && c.runs.length > 0);
-  if (memoryCells.length > 0) {
-    out.push("## Memory (workload `memory`: peak footprint / peak live requested bytes)", "");
-    out.push(row(["peer", "peak footprint", "peak live", "footprint / live", "footprint measured as"]));
-    out.push(row(["---", "---:", "---:", "---:", "---"]));
-    for (const c of memoryCells) {
-      const info = report.peers.find((p) => p.name === c.peer);
-      const fp = c.peakFootprintBytes;
-      const live = c.peakLiveBytes;
-      const ratio = fp !== null && live !== null && live > 0 ? fmtRatio(fp / live) : "n/a";
-      const note = c.shortened ? ` · ${shortenedNote(c, report)}` : "";
-      out.push(row([c.peer, fmtBytes(fp), fmtBytes(live), ratio + note, info?.footprint ?? "n/a"]));
-    }
-    out.push("");
-  }
+  if (report.footprint !== undefined) out.push(...renderFootprint(report.footprint));
 
   if (multi.length > 0) renderMulti(report, multi, out);
 

@@ -20,6 +20,10 @@ const PEER_COLORS: Record<string, string> = {
   "as-tlsf": "#1f77b4",
   emmalloc: "#9467bd",
   dlmalloc: "#17becf",
+  "native-glibc": "#a6a6a6",
+  "native-mimalloc": "#393b79",
+  "native-jemalloc": "#6b6ecf",
+  "native-tcmalloc": "#9c9ede",
 };
 const SPARE_COLORS = ["#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd"];
 
@@ -70,7 +74,7 @@ export function renderSvg(report: Report): string {
   s.push(`<defs><pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="3" height="6" fill="#ffffff" fill-opacity="0.55"/></pattern></defs>`);
   s.push(`<rect width="${width}" height="${height}" fill="#ffffff"/>`);
   const m = report.meta;
-  s.push(`<text x="${left}" y="22" font-size="15" font-weight="bold">hakmem benchmarks${m.quick ? " (quick)" : ""}: iterations/s, median with min–max (log scale)</text>`);
+  s.push(`<text x="${left}" y="22" font-size="15" font-weight="bold">hakmem benchmarks${m.quick ? " (quick)" : ""}${m.cold ? " (cold: fresh instances)" : ""}: iterations/s, median with min–max (log scale)</text>`);
   s.push(`<text x="${left}" y="40" fill="#444">${esc(`commit ${m.commit} · Node ${m.node} · ${m.cpu} · ${m.cores} cores · ${m.runs} runs · ${m.date}`)}</text>`);
 
   // Axes and decade grid lines.

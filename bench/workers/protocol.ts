@@ -68,6 +68,10 @@ export interface WorkerResult {
   verified: number;
   /** Its final PRNG state(s), XORed (for the run's checksum). */
   checksum: number;
+  /** Footprint runs (footprint_worker.ts): its peak live requested bytes. */
+  peakLiveBytes?: number;
+  /** Footprint runs with a private instance: that instance's peak footprint (NaN: no measure). */
+  footprintBytes?: number;
 }
 
 export interface WorkerError {

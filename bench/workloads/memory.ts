@@ -6,9 +6,11 @@
  * 16 + x mod 1009 (16–1024 B), plus bookkeeping in the loop: the workload keeps each slot's
  * requested size and the running sum of live requested bytes, and its peak (`peakLiveBytes`,
  * measured right after each malloc). About 34 MB live at the peak.
- * After the run the child reads the peer's peak footprint (`BenchAllocator.peakFootprint`: for
- * hakmem `stats().peakHeapBytes`; each peer documents its own measure, or "n/a") and reports
- * footprint / peak live: 1.0 would be no overhead at all.
+ * Its footprint — the peer's peak footprint (`BenchAllocator.peakFootprint`: for hakmem
+ * `stats().peakHeapBytes`; each peer documents its own measure, or "n/a") against the peak live
+ * bytes, 1.0 being no overhead at all — is measured by bench/footprint.ts, in one untimed run of
+ * this very loop on a fresh instance (the peak of one run; the timed runs here share their instance
+ * with the warm-up runs, see child.ts).
  * Iterations/s = N / seconds of the loop (the bookkeeping is the same for every peer).
  * Checksum: the final PRNG state. Peers that can draw their heap (hakmem: renderMap()) save a
  * picture of it, at the end of the loop, to bench/results/memory-map.svg.
@@ -17,13 +19,22 @@
 import { writeFileSync } from "node:fs";
 import { isPowerOfTwo, umod } from "../lib/rand.js";
 import type { BenchAllocator } from "../peers/types.js";
-import { describeRing } from "./random_mixed.js";
-import { exhausted, param, type RunOutcome, type SingleWorkload } from "./types.js";
+import { describeRing, ringNativeArgs } from "./random_mixed.js";
+import { exhausted, param, type Params, type RunOutcome, type SingleWorkload } from "./types.js";
 
 /** Where the map of the heap after the loop goes: bench/results/memory-map.svg (from build/bench/workloads/). */
 const MAP_FILE = new URL("../../../bench/results/memory-map.svg", import.meta.url);
 
-function runMemory(a: BenchAllocator, W: number, N: number, seed: number, minSize: number, sizeRange: number): RunOutcome {
+/** What the tracked ring needs of an allocator (a BenchAllocator or a worker's WorkerAllocator). */
+export type RingAllocator = Pick<BenchAllocator, "malloc" | "free" | "write">;
+
+/**
+ * The ring loop with live-byte bookkeeping (see the header), timed; `atEnd` runs after the loop,
+ * untimed, before the ring is freed. Also the loop of the footprint runs (bench/footprint.ts).
+ */
+export function runTrackedRing(
+  a: RingAllocator, W: number, N: number, seed: number, minSize: number, sizeRange: number, atEnd?: () => void,
+): RunOutcome & { peakLiveBytes: number } {
   const ring = new Uint32Array(W);
   const sizes = new Int32Array(W);
   const mask = isPowerOfTwo(W) ? W - 1 : -1;
@@ -46,7 +57,7 @@ function runMemory(a: BenchAllocator, W: number, N: number, seed: number, minSiz
     x ^= x << 5;
     const size = minSize + umod(x, sizeRange);
     const p = a.malloc(size);
-    if (p === 0) throw exhausted("memory", i, size);
+    if (p === 0) throw exhausted("tracked ring", i, size);
     a.write(p, 0, i & 255);
     ring[slot] = p;
     sizes[slot] = size;
@@ -54,12 +65,17 @@ function runMemory(a: BenchAllocator, W: number, N: number, seed: number, minSiz
     if (live > peakLive) peakLive = live;
   }
   const seconds = (performance.now() - t0) / 1000;
-  // A picture of the heap at its fullest, for whoever looks into fragmentation (untimed).
-  if (a.heapMap !== undefined) writeFileSync(MAP_FILE, a.heapMap());
+  atEnd?.();
   for (let s = 0; s < W; s++) {
     if (ring[s] !== 0) a.free(ring[s]);
   }
   return { iterations: N, seconds, checksum: x >>> 0, peakLiveBytes: peakLive };
+}
+
+/** memory's run: the tracked ring, and a picture of the heap at its fullest for whoever looks into fragmentation (untimed). */
+function runMemory(a: BenchAllocator, p: Params): RunOutcome {
+  const atEnd = a.heapMap !== undefined ? () => writeFileSync(MAP_FILE, a.heapMap!()) : undefined;
+  return runTrackedRing(a, param(p, "W"), param(p, "N"), param(p, "seed"), param(p, "minSize"), param(p, "sizeRange"), atEnd);
 }
 
 const params = { W: 65_536, N: 2_000_000, seed: 42, minSize: 16, sizeRange: 1009 };
@@ -73,5 +89,6 @@ export const memory: SingleWorkload = {
   iterationParam: "N",
   iterationUnit: "iteration = one free (when the slot is full) + one malloc + one byte write",
   describe: describeRing,
-  run: (a, p) => runMemory(a, param(p, "W"), param(p, "N"), param(p, "seed"), param(p, "minSize"), param(p, "sizeRange")),
+  run: runMemory,
+  native: (p) => ringNativeArgs(p, true),
 };

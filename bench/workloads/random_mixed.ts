@@ -66,6 +66,11 @@ export function describeRing(p: Params): string {
   return `W=${fmtInt(param(p, "W"))}, N=${fmtInt(param(p, "N"))}, ${sizes}, seed ${param(p, "seed")}`;
 }
 
+/** bench/native/ring.c's arguments for the ring loop (`track`: memory.ts's bookkeeping too). */
+export function ringNativeArgs(p: Params, track: boolean): string[] {
+  return ["ring", ...["W", "N", "seed", "minSize", "sizeRange"].map((k) => String(param(p, k))), track ? "1" : "0"];
+}
+
 export function ringWorkload(name: string, summary: string, params: Params): SingleWorkload {
   return {
     kind: "single",
@@ -77,6 +82,7 @@ export function ringWorkload(name: string, summary: string, params: Params): Sin
     iterationUnit: "iteration = one free (when the slot is full) + one malloc + one byte write",
     describe: describeRing,
     run: (a, p) => runRing(a, param(p, "W"), param(p, "N"), param(p, "seed"), param(p, "minSize"), param(p, "sizeRange")),
+    native: (p) => ringNativeArgs(p, false),
   };
 }
 

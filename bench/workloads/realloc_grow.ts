@@ -62,4 +62,5 @@ export const reallocGrow: SingleWorkload = {
   describe: (p: Params) =>
     `V=${param(p, "V")}, rounds=${fmtInt(param(p, "rounds"))}, ${fmtInt(param(p, "minSize"))} B → ${fmtInt(param(p, "maxSize"))} B`,
   run: (a, p) => runReallocGrow(a, param(p, "V"), param(p, "rounds"), param(p, "minSize"), param(p, "maxSize")),
+  native: (p) => ["realloc", ...["V", "rounds", "minSize", "maxSize"].map((k) => String(param(p, k)))],
 };

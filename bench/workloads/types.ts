@@ -52,6 +52,11 @@ interface WorkloadBase {
 export interface SingleWorkload extends WorkloadBase {
   kind: "single";
   run(a: BenchAllocator, p: Params): RunOutcome;
+  /**
+   * The same workload in bench/native/ring.c (the native rows): the program's arguments for a
+   * run with parameters `p`, without the trailing "warmups runs". Absent: no native counterpart.
+   */
+  native?(p: Params): string[];
 }
 
 export interface MultiWorkerWorkload extends WorkloadBase {
@@ -65,9 +70,10 @@ export interface MultiWorkerWorkload extends WorkloadBase {
   run(peer: Peer, entry: PeerEntry, p: Params): Promise<RunOutcome>;
 }
 
-/** Why `peer` does not run multi-worker workload `w`, or null when it does. */
-export function multiSkipReason(w: MultiWorkerWorkload, multi: { mode: MultiMode } | undefined): string | null {
-  if (multi === undefined) return "cannot be shared between workers, nor has a per-worker baseline";
+/** Why a peer (its `multi` mode and `noMulti` reason, peers/types.ts) does not run `w`, or null when it does. */
+export function multiSkipReason(w: MultiWorkerWorkload, peer: { multi?: { mode: MultiMode }; noMulti?: string }): string | null {
+  const multi = peer.multi;
+  if (multi === undefined) return peer.noMulti ?? "cannot be shared between workers, nor has a per-worker baseline";
   if (!w.modes.includes(multi.mode)) {
     return multi.mode === "single"
       ? "cannot be shared between workers (it runs only the single-worker larson_t1)"
@@ -91,6 +97,7 @@ export function param(p: Params, key: string): number {
 export function withParam(p: Params, key: string, value: number): Params {
   return { ...p, [key]: value };
 }
+
 
 /** 2000000 → "2,000,000". */
 export function fmtInt(n: number): string {
