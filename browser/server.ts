@@ -53,7 +53,13 @@ export interface PageServer {
 function fileOf(root: string, urlPath: string): { isolation: Isolation; file: string } | undefined {
   const m = /^\/(coi|plain)\/(.+)$/.exec(urlPath);
   if (m === null) return undefined;
-  const rel = normalize(decodeURIComponent(m[2]!)).split(sep).join("/");
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(m[2]!);
+  } catch {
+    return undefined; // a malformed escape
+  }
+  const rel = normalize(decoded).split(sep).join("/");
   if (!SERVED_FOLDERS.some((folder) => rel.startsWith(folder + "/"))) return undefined;
   const file = resolve(root, rel);
   if (!file.startsWith(resolve(root) + sep)) return undefined;

@@ -42,6 +42,7 @@ export interface ExitEvents {
 
 /** A Web Worker (or anything with terminate()): where Web Locks exist, nothing more is needed of it. */
 export interface Terminable {
+  /** Stops the worker (Worker.terminate). */
   terminate(): unknown;
 }
 

@@ -8,15 +8,14 @@
  * - reference: the speed-of-light free list (peers/reference.ts), its view a plain field;
  * - hakmem: createHeap() with the fast pattern of the README's Browsers section: a byte view
  *   cached in the adapter, re-read from `heap.u8` only when an offset lies past its end;
- * - hakmem-u8: the Node benchmark's adapter (peers/hakmem.ts), which reads `heap.u8` at every
- *   write.
+ * - hakmem-u8: the same, but reading `heap.u8` at every write (as the Node benchmark's adapter,
+ *   peers/hakmem.ts, does).
  *
  * Message in: { peer, W, N, seed, minSize, sizeRange }; out: { iterations, seconds, checksum }
  * or { error }.
  */
 
 import { createHeap, type Heap } from "../../src/index.js";
-import { peer as hakmemPeer } from "../peers/hakmem.js";
 import { ReferenceAllocator } from "../peers/reference.js";
 import type { BenchAllocator } from "../peers/types.js";
 import { runRing } from "../workloads/random_mixed.js";
@@ -34,7 +33,7 @@ export interface BrowserRun {
 class CachedViewAllocator implements BenchAllocator {
   private u8: Uint8Array;
 
-  constructor(private readonly heap: Heap) {
+  constructor(protected readonly heap: Heap) {
     this.u8 = heap.u8;
   }
 
@@ -66,14 +65,21 @@ class CachedViewAllocator implements BenchAllocator {
   }
 }
 
-async function makeAllocator(peer: string): Promise<() => BenchAllocator> {
+/** hakmem reading the `u8` getter at every write. */
+class GetterAllocator extends CachedViewAllocator {
+  override write(p: number, offset: number, value: number): void {
+    this.heap.u8[p + offset] = value;
+  }
+}
+
+function makeAllocator(peer: string): () => BenchAllocator {
   switch (peer) {
     case "reference":
       return () => new ReferenceAllocator();
     case "hakmem":
       return () => new CachedViewAllocator(createHeap());
     case "hakmem-u8":
-      return (await hakmemPeer.load("default", "")).create;
+      return () => new GetterAllocator(createHeap());
     default:
       throw new Error(`unknown peer ${peer}`);
   }
@@ -87,8 +93,9 @@ const scope = globalThis as unknown as Scope;
 
 scope.onmessage = (e: MessageEvent) => {
   const r = e.data as BrowserRun;
-  makeAllocator(r.peer)
-    .then((create) => {
+  Promise.resolve()
+    .then(() => {
+      const create = makeAllocator(r.peer);
       for (let i = 0; i < 2; i++) {
         const warm = create();
         runRing(warm, r.W, r.N >>> 2, r.seed + 1 + i, r.minSize, r.sizeRange);

@@ -39,6 +39,8 @@ export const enum Ctl {
   SURVIVOR_OPS = 4,
   /** Handoff blocks the survivors verified and freed (cross-worker frees). */
   HANDOFFS = 5,
+  /** Always 0: survivors nap on it between chunks (Atomics.wait with a timeout). */
+  NAP = 6,
   /** Progress counter of the victim at round position j: word VICTIM_PROGRESS + j. */
   VICTIM_PROGRESS = 8,
   WORDS = 64,

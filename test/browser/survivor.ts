@@ -7,13 +7,13 @@
  * pattern (blocks.ts: a block handed out twice, or written by a dead worker after its pages were
  * taken over, fails here), and allocates a new one; every 8 steps it empties the handoff slots it
  * consumes (slot i belongs to survivor i % survivors), verifying each block before freeing it.
- * Every 128 steps it looks at the control words: a pause request is answered (Ctl.ACKS) and
+ * Every 128 steps it naps 2 ms and looks at the control words: a pause request is answered (Ctl.ACKS) and
  * waited out with Atomics.wait, so that the page can check() a quiet heap; Ctl.STOP ends it: it
  * frees everything it holds, disposes, and posts { type: "stopped", ops }.
  */
 
 import { makeId, verifyBlock, writeBlock } from "../workers/blocks.js";
-import { Ctl, HANDOFF_SLOTS, scope, workerMain, xorshift, type SurvivorStart } from "./protocol.js";
+import { Ctl, scope, workerMain, xorshift, type SurvivorStart } from "./protocol.js";
 
 const RING = 256;
 
@@ -40,7 +40,7 @@ workerMain<SurvivorStart>(({ attachHeap }, data) => {
     }
   };
 
-  scope.postMessage({ type: "ready", threadId: heap.threadId, handoffSlots: HANDOFF_SLOTS });
+  scope.postMessage({ type: "ready", threadId: heap.threadId });
   for (;;) {
     for (let j = 0; j < 128; j++) {
       x = xorshift(x);
@@ -62,6 +62,9 @@ workerMain<SurvivorStart>(({ attachHeap }, data) => {
       if ((j & 7) === 0) takeHandoffs();
     }
     Atomics.add(ctl, Ctl.SURVIVOR_OPS, 128);
+    // A nap of 2 ms after each chunk (about 0.5 ms of work): the survivors keep allocating through
+    // every round but leave most of the machine's two cores to the victims and to other tests.
+    Atomics.wait(ctl, Ctl.NAP, 0, 2);
     const requested = Atomics.load(ctl, Ctl.PAUSE_REQ);
     if (requested > paused) {
       paused = requested;
