@@ -27,7 +27,7 @@ import { checkAlignment, checkPointerType, checkSize, describe, hex } from "./ar
 import { Block, Entry, H, HO, Kind, PG, Page, T, TC, Tag, ThreadState } from "./layout.js";
 import { holdLivenessLock } from "./liveness.js";
 import type { HeapBuffer } from "./memory.js";
-import type { HeapOptions } from "./options.js";
+import { NO_SHARED_MEMORY_HELP, type HeapOptions } from "./options.js";
 import { listHolds, pushThreadFree } from "./pages.js";
 import { Region } from "./region.js";
 import { takeOverLock } from "./lock.js";
@@ -116,7 +116,12 @@ export class Heap {
     this.mappedPages = region.mappedPages;
     this.i32 = region.i32;
     this.bytes = region.u8;
-    this.releaseLiveness = holdLivenessLock(this.heapId, this.tid);
+    const { slot, tid } = this;
+    this.releaseLiveness = holdLivenessLock(this.heapId, tid, () => {
+      // Unless the thread has left the slot meanwhile (a late mark would name an old thread id,
+      // which no reclaimer of the slot's new thread takes for a grant).
+      if (Atomics.load(region.i32, slot + T.TID) === tid) Atomics.store(region.i32, slot + T.LIVENESS, tid);
+    });
   }
 
   /** The buffer that pointers index. It changes when a WebAssembly.Memory grows: re-read it. */
@@ -545,10 +550,11 @@ export class Heap {
   handle(): HeapHandle {
     this.ensureUsable("handle");
     if (!this.shared) {
-      throw new TypeError(
-        `hakmem: handle(): this heap lives in a non-shared ${this.region.memory.kind}, which other workers cannot see; ` +
-          "create it with { shared: true } or over a SharedArrayBuffer or a shared WebAssembly.Memory",
-      );
+      const fix =
+        typeof SharedArrayBuffer === "undefined"
+          ? `this context has no SharedArrayBuffer, so createHeap() could only make a non-shared buffer: ${NO_SHARED_MEMORY_HELP}`
+          : "create it with { shared: true } or over a SharedArrayBuffer or a shared WebAssembly.Memory";
+      throw new TypeError(`hakmem: handle(): this heap lives in a non-shared ${this.region.memory.kind}, which other workers cannot see; ${fix}`);
     }
     return { memory: this.region.memory.source as SharedArrayBuffer | WebAssembly.Memory, base: this.region.base };
   }
@@ -632,6 +638,16 @@ export class Heap {
       throw new RangeError(`hakmem: ${fn}(threadId): threadId must be a positive integer, got ${describe(threadId)}`);
     }
     if (threadId === this.tid) throw new RangeError(`hakmem: ${fn}(${threadId}): that is this worker's own thread id`);
+  }
+
+  /**
+   * @internal Whether the liveness lock of thread `threadId` is known to have been held: the lock
+   * manager granted it (T.LIVENESS), or the thread has left the heap (dispose, reclaim). Either
+   * way, that lock not held now means the thread can no longer run (liveness.ts).
+   */
+  livenessGranted(threadId: number): boolean {
+    const slot = this.region.slotOfThread(threadId);
+    return slot < 0 || Atomics.load(this.region.i32, slot + T.LIVENESS) === threadId;
   }
 
   /** @internal The heap's random id (H.HEAP_ID), shared by all its workers: names its Web Locks. */

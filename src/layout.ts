@@ -165,6 +165,11 @@ export const enum T {
   STATE = 0,
   /** Thread id of the worker in the slot. */
   TID = 1,
+  /**
+   * The worker's thread id once the lock manager has granted its liveness lock (liveness.ts);
+   * anything else (an older thread's id, 0) while it has not, or nobody knows yet.
+   */
+  LIVENESS = 2,
   CURRENT = 16,
   /** Thread cache of class c: head at CACHE + 2c, room at CACHE + 2c + 1 (see TC). */
   CACHE = 128,

@@ -76,6 +76,14 @@ export interface ResolvedOptions {
   leaksAtExit: boolean;
 }
 
+/**
+ * Why a context has no SharedArrayBuffer and how to get it, for errors: browsers give it only to
+ * cross-origin isolated pages and their workers.
+ */
+export const NO_SHARED_MEMORY_HELP =
+  "browsers provide it only to cross-origin isolated pages; serve the page and its workers' scripts with the headers " +
+  "Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp, and check that crossOriginIsolated is true";
+
 const DEFAULT_MAX_BYTES = 1 << 30;
 const DEFAULT_SEGMENT_BYTES = 128 * 1024;
 /** Two pages: an arena's table page and one data page. */
@@ -171,7 +179,10 @@ export function resolveOptions(options: HeapOptions = {}): ResolvedOptions {
   let buffer: Backing;
   if (shared) {
     if (typeof SharedArrayBuffer === "undefined") {
-      throw new TypeError("hakmem: createHeap: shared: true needs SharedArrayBuffer, which this context does not provide (cross-origin isolation?)");
+      throw new TypeError(
+        `hakmem: createHeap: shared: true needs SharedArrayBuffer, which this context does not provide: ${NO_SHARED_MEMORY_HELP}. ` +
+          "(Without shared: true, createHeap() makes a heap over a resizable ArrayBuffer, which only this thread can use.)",
+      );
     }
     buffer = new SharedArrayBuffer(initialBytes, { maxByteLength: total });
   } else {
