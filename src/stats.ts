@@ -10,7 +10,7 @@
  * come and go in pages owned by other workers.
  */
 
-import { H, Kind, PG, Page } from "./layout.js";
+import { H, Kind, MAX_THREADS, PG, Page, T, ThreadState } from "./layout.js";
 import { pageHandedOut } from "./pages.js";
 import type { Region } from "./region.js";
 import { segmentCount } from "./segments.js";
@@ -78,10 +78,28 @@ export interface HeapStats {
 export interface ThreadStats {
   /** The worker's thread id (its `heap.threadId`). */
   threadId: number;
+  /** Bytes of the small pages (spans of a size class) it owns: no other worker allocates from them. */
+  pageBytes: number;
+  /** Of those, the bytes of its current pages (the one per class that its refills take from). */
+  currentPageBytes: number;
+  /** Bytes of the free blocks in its pages: on their free lists, not in its thread cache. */
+  freeBytes: number;
   /** Free blocks in its thread cache. */
   cachedBlocks: number;
   /** Their bytes (block sizes). */
   cachedBytes: number;
+}
+
+/** The current pages (thread slot T.CURRENT) of every occupied slot. */
+function currentPages(rg: Region): Set<number> {
+  const pages = new Set<number>();
+  for (let t = 0; t < MAX_THREADS; t++) {
+    const slot = rg.slotWord(t);
+    if (slot === 0) break;
+    if (Atomics.load(rg.i32, slot + T.STATE) === ThreadState.FREE) continue;
+    for (let c = 0; c < NUM_CLASSES; c++) pages.add(rg.i32[slot + T.CURRENT + c]!);
+  }
+  return pages;
 }
 
 /** Walks the region and returns its statistics. */
@@ -95,6 +113,17 @@ export function collectStats(rg: Region): HeapStats {
     const segmentUsed = new Uint8Array(segmentCount(rg, rg.mappedPages));
     let largeBlocks = 0;
     let largeBytes = 0;
+    const threads = new Map<number, ThreadStats>();
+    const thread = (tid: number): ThreadStats => {
+      let t = threads.get(tid);
+      if (t === undefined) {
+        t = { threadId: tid, pageBytes: 0, currentPageBytes: 0, freeBytes: 0, cachedBlocks: 0, cachedBytes: 0 };
+        threads.set(tid, t);
+      }
+      return t;
+    };
+    for (const tid of rg.liveThreads()) thread(tid);
+    const current = currentPages(rg);
     for (let r = 0; r < rg.mappedPages; ) {
       const e = rg.entryOfPage(r);
       const cls = i32[e + PG.CLASS]!;
@@ -103,9 +132,17 @@ export function collectStats(rg: Region): HeapStats {
         throw new Error(`hakmem: stats: page ${r} heads a span of kind ${cls} and ${n} pages; the page table is corrupt (run check())`);
       }
       if (cls >= 0) {
-        used[cls]! += pageHandedOut(i32, e, cls);
+        const handedOut = pageHandedOut(i32, e, cls);
+        used[cls]! += handedOut;
         pages[cls]! += 1;
         capacity[cls]! += i32[e + PG.CAPACITY]!;
+        const owner = Atomics.load(i32, e + PG.OWNER);
+        if (owner !== 0) {
+          const t = thread(owner);
+          t.pageBytes += n * Page.SIZE;
+          if (current.has(e)) t.currentPageBytes += n * Page.SIZE;
+          t.freeBytes += (i32[e + PG.CAPACITY]! - handedOut) * CLASS_SIZE[cls]!;
+        }
       } else if (cls === Kind.LARGE) {
         largeBlocks++;
         largeBytes += n * Page.SIZE;
@@ -114,15 +151,12 @@ export function collectStats(rg: Region): HeapStats {
       r += n;
     }
     const cached = new Float64Array(NUM_CLASSES);
-    const threads = new Map<number, ThreadStats>();
     forEachCached(rg, (tid, cls) => {
       cached[cls]!++;
-      const t = threads.get(tid) ?? { threadId: tid, cachedBlocks: 0, cachedBytes: 0 };
+      const t = thread(tid);
       t.cachedBlocks++;
       t.cachedBytes += CLASS_SIZE[cls]!;
-      threads.set(tid, t);
     });
-    for (const tid of rg.liveThreads()) if (!threads.has(tid)) threads.set(tid, { threadId: tid, cachedBlocks: 0, cachedBytes: 0 });
     let cachedBlocks = 0;
     let cachedBytes = 0;
     for (let c = 0; c < NUM_CLASSES; c++) {

@@ -10,9 +10,10 @@
  * - a page with nothing left to hand out (no free block, none from other workers, fully carved)
  *   moves to the full list, and rejoins its queue (last) once an eighth of its blocks came back,
  *   so that it then serves a run of refills;
- * - an empty page that is not current goes back to the span bins, except one spare per class,
- *   kept queued last: a class whose live count hovers at a page boundary would otherwise give a
- *   span back and take it again in a loop;
+ * - an empty page that is not current goes back to the span bins at once (the thread cache in
+ *   front keeps a class whose live count hovers at a page boundary from giving a span back and
+ *   taking it again in a loop, which a spare empty page per class did before the cache, at a cost
+ *   of one idle page per class);
  * - when the queue is empty: a full page that other workers freed into, then an abandoned page of
  *   the class, then a new span.
  *
@@ -33,8 +34,6 @@ import { CLASS_FIRST_PAGES, CLASS_SIZE, CLASS_SPAN_PAGES, NUM_CLASSES } from "./
 
 export class ThreadPages {
   readonly queues: PageQueues;
-  /** Per class, an empty page kept queued for reuse, or 0. */
-  private readonly spare = new Int32Array(NUM_CLASSES);
   /** Per class, the pages this worker owns: the next span it takes is longer the more it has. */
   private readonly owned = new Int32Array(NUM_CLASSES);
   private readonly nullEntry: number;
@@ -66,7 +65,6 @@ export class ThreadPages {
     for (;;) {
       let i32 = this.rg.i32;
       let e = q.current(i32, cls);
-      if (e === this.spare[cls]) this.spare[cls] = 0; // in service again
       if (e === this.nullEntry) {
         e = this.findPage(cls);
         if (e === 0) return 0;
@@ -88,7 +86,7 @@ export class ThreadPages {
   /**
    * Blocks of this worker's page `e` (class `cls`) came back to its free list and PG.USED is now
    * `used`: a full page with an eighth of its blocks back rejoins its queue; an empty page that
-   * is not current becomes the class's spare, or goes back to the heap.
+   * is not current goes back to the heap.
    */
   settle(e: number, cls: number, used: number): void {
     const i32 = this.rg.i32;
@@ -100,14 +98,10 @@ export class ThreadPages {
     }
     if (used === 0 && this.queues.current(i32, cls) !== e) {
       this.queues.remove(i32, e, cls);
-      if (this.spare[cls] === 0) {
-        this.spare[cls] = e;
-        this.queues.pushBack(i32, e, cls);
-      } else {
-        this.release(e, cls);
-      }
+      this.release(e, cls);
     }
   }
+
 
   /**
    * Returns to the heap every page of this worker with no block handed out (after collecting what
@@ -130,7 +124,6 @@ export class ThreadPages {
       }
       if (full) q.removeFull(i32, e, cls);
       else q.remove(i32, e, cls);
-      if (this.spare[cls] === e) this.spare[cls] = 0;
       this.release(e, cls);
       released++;
     });
@@ -171,14 +164,12 @@ export class ThreadPages {
     const i32 = this.rg.i32;
     this.queues.forEach(i32, (e) => this.abandon(e));
     this.queues.clear(i32);
-    this.spare.fill(0);
     this.owned.fill(0);
   }
 
   /** Forgets every page (after a reset of the whole heap). */
   forgetAll(): void {
     this.queues.clear(this.rg.i32);
-    this.spare.fill(0);
     this.owned.fill(0);
   }
 
