@@ -43,14 +43,14 @@ export function createHeap(options?: HeapOptions): Heap {
     );
   }
   const rg = Region.format(o.memory, config);
-  if (o.check) rg.i32[rg.hdr + H.OPTIONS] = HO.CHECKED;
+  if (o.check !== false) rg.i32[rg.hdr + H.OPTIONS] = o.check === "fast" ? HO.CHECKED : HO.CHECKED | HO.COMPLETE;
   const segmentPages = 1 << (o.segmentShift - Page.SHIFT);
   const available = Math.min(rg.maxPages, Math.floor(o.memory.byteLength / Page.SIZE) - rg.firstPage);
   const wanted = o.created ? Math.max(segmentPages, Math.ceil((o.initialBytes - rg.dataStart) / Page.SIZE)) : Math.max(available, 1);
   if (!ensureMapped(rg, Math.min(wanted, rg.maxPages)) && !ensureMapped(rg, 1)) {
     throw new RangeError(`hakmem: createHeap: the buffer (${o.memory.byteLength} bytes) has no room for one page after the metadata and cannot grow`);
   }
-  const heap = o.check || o.trace !== undefined ? new DebugHeap(rg, o.trace) : new Heap(rg);
+  const heap = o.check !== false || o.trace !== undefined ? new DebugHeap(rg, o.trace) : new Heap(rg);
   if (o.statsAtExit || o.leaksAtExit) installExitReports(heap, o.statsAtExit, o.leaksAtExit);
   return heap;
 }

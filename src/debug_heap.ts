@@ -86,7 +86,7 @@ export class DebugHeap extends Heap {
   private mallocChecked(n: number, fn: string): number {
     if (n > MID_MAX - Checked.OVERHEAD) {
       const p = super.malloc(n + Checked.OVERHEAD);
-      if (p !== 0) markAllocated(this.i32, p, this.blockSize(this.spanHead(p)), n);
+      if (p !== 0) markAllocated(this.i32, p, this.blockSize(this.spanHead(p)), n, this.checkAll);
       return p;
     }
     const p = this.takeBlock(classOf(checkedSize(n)));
@@ -118,10 +118,10 @@ export class DebugHeap extends Heap {
         const size = CLASS_SIZE[i32[e + PG.CLASS]!]!;
         const t = i32[trailerWord(ptr, size)]!;
         const n = decodeSize(ptr, t);
-        if (t === freeWord(ptr + size - 4) || n > size - Checked.OVERHEAD || findCanaryDamage(i32, ptr, size, n) >= 0) {
+        if (t === freeWord(ptr + size - 4) || n > size - Checked.OVERHEAD || findCanaryDamage(i32, ptr, size, n, this.checkAll) >= 0) {
           this.verifyLive(ptr, e, size, "free");
         }
-        markFree(i32, ptr, size);
+        markFree(i32, ptr, size, this.checkAll);
         this.pushOwn(ptr, e); // ownBlock() validated it: no need for free()'s tests again
         return;
       }
@@ -133,7 +133,7 @@ export class DebugHeap extends Heap {
     if (this.checked) {
       const size = this.blockSize(e);
       this.verifyLive(ptr, e, size, "free");
-      if (this.i32[e + PG.CLASS]! >= 0) markFree(this.i32, ptr, size);
+      if (this.i32[e + PG.CLASS]! >= 0) markFree(this.i32, ptr, size, this.checkAll);
     }
     super.free(ptr);
     if (this.traceFree) {
@@ -212,7 +212,7 @@ export class DebugHeap extends Heap {
         "overflow",
       );
     }
-    const at = findCanaryDamage(i32, p, size, n);
+    const at = findCanaryDamage(i32, p, size, n, this.checkAll);
     if (at >= 0) {
       throw new HeapCorruptionError(
         `hakmem: ${fn}(${hex(p)}): write past the end of the block: ${n} bytes were asked for and byte ${at} (${at - n} past the end) was changed to 0x${this.bytes[p + at]!.toString(16)} (${this.where(p, e)})`,
@@ -238,9 +238,16 @@ export class DebugHeap extends Heap {
     const e = this.spanHead(p);
     const cls = i32[e + PG.CLASS]!;
     const size = cls >= 0 ? CLASS_SIZE[cls]! : this.blockSize(e);
+    if (keyInPlace && cls >= 0 && !this.cache.headIsBlock(cls)) {
+      throw new HeapCorruptionError(
+        `hakmem: ${fn}: the free block at ${hex(p)} was written after it was freed (its link, bytes 0–3, now leads to ${hex(i32[p >>> 2]! >>> 0)}, not a free block of its class; ${this.where(p, e)}); it and the blocks cached after it are withheld from use`,
+        p,
+        "use-after-free",
+      );
+    }
     if (cls >= 0) {
       if (!keyInPlace) i32[(p >>> 2) + Block.KEY] = this.key;
-      const at = findFreeDamage(i32, p, size, this.key);
+      const at = findFreeDamage(i32, p, size, this.key, this.checkAll);
       if (at >= 0) {
         throw new HeapCorruptionError(
           `hakmem: ${fn}: the free block at ${hex(p)} was written after it was freed (byte ${at} changed; ${this.where(p, e)}); it is withheld from use`,
@@ -250,7 +257,7 @@ export class DebugHeap extends Heap {
       }
     }
     if (cls >= 0) i32[(p >>> 2) + Block.KEY] = 0;
-    markAllocated(i32, p, size, n);
+    markAllocated(i32, p, size, n, this.checkAll);
   }
 
   private growthsBefore = 0;

@@ -81,6 +81,8 @@ export class Heap {
   private readonly shared: boolean;
   /** Checked mode (checked_blocks.ts): set for every worker of a heap created with `check`. */
   protected readonly checked: boolean;
+  /** Its complete variant (every byte), not the fast one. */
+  protected readonly checkAll: boolean;
   /** Word index of the segment directory, and log2 of the segment size (layout.ts). */
   private readonly dirWord: number;
   private readonly segShift: number;
@@ -106,8 +108,10 @@ export class Heap {
     this.key = region.i32[region.hdr + H.FREE_KEY]!;
     this.shared = region.memory.shared;
     this.checked = (region.i32[region.hdr + H.OPTIONS]! & HO.CHECKED) !== 0;
-    this.pages = new ThreadPages(region, this.slot, this.key, this.checked);
+    this.checkAll = this.checked && (region.i32[region.hdr + H.OPTIONS]! & HO.COMPLETE) !== 0;
+    this.pages = new ThreadPages(region, this.slot, this.key, this.checked, this.checkAll);
     this.cache = new ThreadCache(region, this.slot, this.pages, this.key);
+    region.releaseIdle = () => this.releaseIdle();
     this.dirWord = region.dirWord;
     this.segShift = region.segmentShift;
     this.dataStart = region.dataStart;
@@ -585,6 +589,11 @@ export class Heap {
   collect(): number {
     this.ensureUsable("collect");
     this.syncViews();
+    return this.releaseIdle();
+  }
+
+  /** collect() without its checks; also what a span request tries before the buffer grows. */
+  private releaseIdle(): number {
     this.cache.flush();
     return this.pages.releaseEmpty() + this.pages.releaseAbandonedEmpty();
   }
@@ -609,6 +618,7 @@ export class Heap {
     this.syncViews();
     const rg = this.region;
     const slot = rg.slotOfThread(threadId);
+    this.adoptViews(); // slotOfThread may have refreshed the region's views
     if (slot >= 0 && Atomics.load(this.i32, slot + T.STATE) !== ThreadState.ENDED) {
       if (options.ended !== true) {
         throw new Error(
@@ -778,7 +788,8 @@ export class Heap {
     const owner = Atomics.load(i32, e + PG.OWNER);
     if (owner === this.tid) return this.cache.holds(cls, ptr) ? `in the thread cache of this worker (thread ${owner})` : "";
     const slot = owner === 0 ? -1 : this.region.slotOfThread(owner);
-    if (slot >= 0 && listHolds(i32, i32[cacheWord(slot, cls) + TC.HEAD]!, ptr, capacity)) return `in the thread cache of thread ${owner}`;
+    const views = this.region.i32; // slotOfThread may have refreshed them
+    if (slot >= 0 && listHolds(views, views[cacheWord(slot, cls) + TC.HEAD]!, ptr, capacity)) return `in the thread cache of thread ${owner}`;
     return "";
   }
 
@@ -824,7 +835,7 @@ export class Heap {
       }
     }
     throw new RangeError(
-      `hakmem: ${fn}(${hex(ptr)}): no block of this heap starts there (${this.pageName(ptr)} is ${cls === Kind.FREE ? "free" : "not in use at that address"}): a pointer already freed, or not from this heap`,
+      `hakmem: ${fn}(${hex(ptr)}): no block of this heap starts there (${this.pageName(ptr)} is ${cls === Kind.FREE ? "free" : "not in use at that address"}): a double free, or a pointer not from this heap`,
     );
   }
 

@@ -56,7 +56,7 @@ import {
   CHECK_OVERHEAD, decodeSize, findCanaryDamage, findFreeDamage, freeWord, trailerWord,
 } from "./checked_blocks.js";
 import {
-  Block, Bins, CLASS_TABLE_WORDS, Entry, H, LAYOUT_VERSION, MAGIC, MAX_THREADS, NULL_ENTRY_BYTES, PF, PG, Page,
+  Block, Bins, CLASS_TABLE_WORDS, Entry, H, HO, LAYOUT_VERSION, MAGIC, MAX_THREADS, NULL_ENTRY_BYTES, PF, PG, Page,
   T, TC, THREAD_SLOT_WORDS, ThreadState, Kind, tablePages,
 } from "./layout.js";
 import { unlock } from "./lock.js";
@@ -280,6 +280,8 @@ class Checker {
   private readonly cachedAll = new Set<number>();
   private readonly cachedAt = new Map<number, number[]>();
   private readonly key: number;
+  /** The complete variant of checked mode (every byte), not the fast one. */
+  private readonly checkAll: boolean;
   /** Thread slots whose directory word is bad (reported once). */
   private readonly badSlots = new Set<number>();
 
@@ -292,6 +294,7 @@ class Checker {
     this.i32 = rg.i32;
     this.u8 = rg.u8;
     this.key = rg.i32[rg.hdr + H.FREE_KEY]!;
+    this.checkAll = (rg.i32[rg.hdr + H.OPTIONS]! & HO.COMPLETE) !== 0;
   }
 
   run(): void {
@@ -687,8 +690,9 @@ class Checker {
       const what = `the thread cache of class ${c} (${CLASS_SIZE[c]}-byte blocks) of thread ${tid} (slot ${t}, word ${w})`;
       let n = 0;
       let intact = true;
-      for (let b = i32[w + TC.HEAD]! >>> 0; b !== 0; b = i32[b >>> 2]! >>> 0) {
-        const where = n === 0 ? `the head of ${what}` : `item ${n} of ${what}`;
+      let from = 0;
+      for (let b = i32[w + TC.HEAD]! >>> 0; b !== 0; from = b, b = i32[b >>> 2]! >>> 0) {
+        const where = n === 0 ? `the head of ${what}` : `the link in block ${hex(from)} (item ${n} of ${what})`;
         if (n >= cap) {
           report({ kind: "cache-count", message: `${what} holds more than its cap of ${cap} blocks (it loops, or a push ignored its room); the walk stops there`, pointer: b });
           intact = false;
@@ -953,7 +957,7 @@ class Checker {
       for (let i = 0; i < reserved; i++) {
         if (seen[i] === 0) continue;
         const b = start + i * size;
-        const at = findFreeDamage(i32, b, size, this.key);
+        const at = findFreeDamage(i32, b, size, this.key, this.checkAll);
         if (at >= 0) {
           const a = b + at;
           const expected = at === size - 4 ? `the free mark 0x${(freeWord(a) >>> 0).toString(16)}` : at === 4 ? "the free key" : "the free fill";
@@ -1019,7 +1023,7 @@ class Checker {
   private checkLiveBlock(b: number, size: number, name: string, r: number): void {
     const word = this.i32[trailerWord(b, size)]!;
     if (word === freeWord(b + size - 4)) {
-      const damage = findFreeDamage(this.i32, b, size, this.key);
+      const damage = findFreeDamage(this.i32, b, size, this.key, this.checkAll);
       this.report(damage >= 0
         ? {
           kind: "withheld-block",
@@ -1041,7 +1045,7 @@ class Checker {
       this.report({
         kind: "trailer",
         message: `${name} at ${hex(b)} (${size} usable bytes): its trailer (last word, at ${hex(b + size - 4)}) holds 0x${(word >>> 0).toString(16)}, which decodes to ${n} requested bytes, more than the ${size - CHECK_OVERHEAD} it can hold: a write past the end of this block reached its trailer` +
-          (findFreeDamage(this.i32, b, size, this.key) === size - 4
+          (findFreeDamage(this.i32, b, size, this.key, this.checkAll) === size - 4
             ? ". (Its first words hold the free fill: it may also be a freed block whose trailer was overwritten, withheld from reuse when that was caught)"
             : ""),
         page: r,
@@ -1049,7 +1053,7 @@ class Checker {
       });
       return;
     }
-    const at = findCanaryDamage(this.i32, b, size, n);
+    const at = findCanaryDamage(this.i32, b, size, n, this.checkAll);
     if (at >= 0) {
       this.report({
         kind: "canary",

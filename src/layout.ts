@@ -115,6 +115,8 @@ export const enum H {
 export const enum HO {
   /** Checked mode: blocks carry canaries and free patterns (checked_blocks.ts). */
   CHECKED = 1,
+  /** With CHECKED: the complete variant (every byte), not the fast one. */
+  COMPLETE = 2,
 }
 
 /**

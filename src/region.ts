@@ -90,6 +90,11 @@ export class Region {
   tid = NO_THREAD;
   /** Its thread slot's number: 1 + the slot's index in the thread directory (PG.TAG names owners by it). */
   slotNo = 0;
+  /**
+   * Gives back to the span bins what this worker holds idle (its thread heap sets it: flushes the
+   * thread cache, releases empty pages); acquireSpan calls it before the buffer grows.
+   */
+  releaseIdle: () => void = () => {};
 
   private constructor(memory: LinearMemory | null, base: number, maxBytes: number, segmentShift: number) {
     this.memory = memory as LinearMemory; // null only for metadataEnd's arithmetic
@@ -233,9 +238,15 @@ export class Region {
     return ((this.i32[e + PG.START]! >>> 0) >>> Page.SHIFT) - this.firstPage;
   }
 
-  /** Word index of thread slot `t` (0..MAX_THREADS), or 0 while it has not been made. */
+  /**
+   * Word index of thread slot `t` (0..MAX_THREADS), or 0 while it has not been made. Takes in
+   * growth by others when the slot lies past this worker's views (another worker's growth made its
+   * page), so `this.i32` reaches it: callers read `this.i32` after this call.
+   */
   slotWord(t: number): number {
-    return Atomics.load(this.i32, this.threadDirWord + t);
+    const slot = Atomics.load(this.i32, this.threadDirWord + t);
+    if (slot + THREAD_SLOT_WORDS > this.i32.length) this.sync();
+    return slot;
   }
 
   /**

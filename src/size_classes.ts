@@ -129,7 +129,7 @@ for (let c = 0; c < NUM_CLASSES; c++) {
   CLASS_CAPACITY[c] = Math.floor((pages * Page.SIZE) / size);
   // The seed measured 32 blocks per refill as best (128 polluted L1 and lost 36 %); cap at 4 KiB.
   CLASS_EXTEND[c] = size >= 4096 ? CLASS_CAPACITY[c]! : Math.max(1, Math.min(32, Math.floor(4096 / size)));
-  CLASS_CACHE_CAP[c] = size > CACHE_MAX_SIZE ? 0 : Math.max(8, Math.min(CACHE_MAX_BLOCKS, Math.floor(CACHE_CLASS_BYTES / size)));
+  CLASS_CACHE_CAP[c] = size > CACHE_MAX_SIZE ? 0 : Math.max(4, Math.min(CACHE_MAX_BLOCKS, Math.floor(CACHE_CLASS_BYTES / size)));
   CLASS_REFILL[c] = Math.max(1, Math.min(CACHE_REFILL, CLASS_CACHE_CAP[c]! >>> 1));
   const shift = 31 - Math.clz32(size & -size);
   CLASS_SHIFT[c] = shift;

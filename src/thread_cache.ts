@@ -155,6 +155,20 @@ export class ThreadCache {
     for (let c = 0; c < NUM_CLASSES; c++) this.drain(c, 0);
   }
 
+  /**
+   * Checked mode: true when the list of `cls` is empty or starts at a carved block of its class.
+   * Otherwise (the link of the block just taken off it was overwritten) empties the list — the
+   * blocks it held stay counted in use, withheld, never handed out — and returns false.
+   */
+  headIsBlock(cls: number): boolean {
+    const w = cacheWord(this.slot, cls);
+    const head = this.rg.i32[w + TC.HEAD]! >>> 0;
+    if (head === 0 || blockOfClass(this.rg, head, cls) !== 0) return true;
+    this.rg.i32[w + TC.HEAD] = 0;
+    this.rg.i32[w + TC.ROOM] = CLASS_CACHE_CAP[cls]!;
+    return false;
+  }
+
   /** Blocks in the list of `cls`. */
   length(cls: number): number {
     return listLength(this.rg, this.rg.i32[cacheWord(this.slot, cls) + TC.HEAD]!, cls);
@@ -179,10 +193,10 @@ export class ThreadCache {
  * run away (check() reports it).
  */
 export function forEachCached(rg: Region, visit: (tid: number, cls: number, b: number, e: number) => void): void {
-  const i32 = rg.i32;
   for (let t = 0; t < MAX_THREADS; t++) {
     const slot = rg.slotWord(t);
     if (slot === 0) break;
+    const i32 = rg.i32; // after slotWord, which may have refreshed the views
     if (Atomics.load(i32, slot + T.STATE) === ThreadState.FREE) continue;
     const tid = Atomics.load(i32, slot + T.TID);
     for (let c = 0; c < NUM_CLASSES; c++) {

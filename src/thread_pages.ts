@@ -43,8 +43,9 @@ export class ThreadPages {
     slot: number,
     /** The heap's free key, which carved blocks get (H.FREE_KEY). */
     private readonly key: number,
-    /** Checked mode: carved blocks get the checked free pattern too. */
+    /** Checked mode: carved blocks get the checked free pattern too (complete or fast). */
     private readonly checked: boolean,
+    private readonly checkAll: boolean,
   ) {
     this.nullEntry = rg.nullEntry;
     this.queues = new PageQueues(slot + T.CURRENT, rg.nullEntry);
@@ -74,7 +75,7 @@ export class ThreadPages {
       if (extendPage(i32, e, cls, this.key) !== 0) {
         // Fresh blocks look freed in checked mode, so that every reuse can be verified alike.
         if (this.checked) {
-          for (let b = i32[e + PG.FREE]!; b !== 0; b = i32[b >>> 2]!) markFree(i32, b >>> 0, CLASS_SIZE[cls]!);
+          for (let b = i32[e + PG.FREE]!; b !== 0; b = i32[b >>> 2]!) markFree(i32, b >>> 0, CLASS_SIZE[cls]!, this.checkAll);
         }
         return e;
       }
@@ -96,7 +97,7 @@ export class ThreadPages {
       this.queues.removeFull(i32, e, cls);
       this.queues.pushBack(i32, e, cls);
     }
-    if (used === 0 && this.queues.current(i32, cls) !== e) {
+    if (used === 0) {
       this.queues.remove(i32, e, cls);
       this.release(e, cls);
     }
@@ -213,9 +214,12 @@ export class ThreadPages {
     }
     // The seed's growing arenas: a class's first span is short, each next one twice as long.
     const pages = Math.min(CLASS_SPAN_PAGES[cls]!, CLASS_FIRST_PAGES[cls]! << Math.min(this.owned[cls]!, 7));
-    let e = acquireSpan(this.rg, pages, cls);
-    // Short of room for that, a span as short as the class allows.
-    if (e === 0 && pages > CLASS_FIRST_PAGES[cls]!) e = acquireSpan(this.rg, CLASS_FIRST_PAGES[cls]!, cls);
+    // Short of room for that, a span as short as the class allows, before the buffer grows.
+    const shortest = CLASS_FIRST_PAGES[cls]!;
+    let e = acquireSpan(this.rg, pages, cls, 1, false);
+    if (e === 0 && pages > shortest) e = acquireSpan(this.rg, shortest, cls, 1, false);
+    if (e === 0) e = acquireSpan(this.rg, pages, cls);
+    if (e === 0 && pages > shortest) e = acquireSpan(this.rg, shortest, cls);
     this.rg.sync(); // the span may lie in pages another worker's growth mapped
     i32 = this.rg.i32;
     if (e === 0) {

@@ -102,6 +102,6 @@ test("fuzz: a 12 MiB heap that runs full", (t) => {
     run(t, { ops: 5000, seed: 7, checked: true, workers: 1, maxBytes: 12 * MiB }),
     run(t, { ops: 5000, seed: 8, checked: false, workers: 2, maxBytes: 12 * MiB }),
   ]) {
-    if (s !== undefined) assert.ok(s.exhausted > 100, `allocations were refused: ${formatSummary(s)}`);
+    if (s !== undefined) assert.ok(s.exhausted > 20, `the heap ran full (allocations were refused): ${formatSummary(s)}`);
   }
 });

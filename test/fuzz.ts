@@ -36,7 +36,15 @@ import { parseArgs } from "node:util";
 import { attachHeap, createHeap, HeapCorruptionError, MID_MAX, PAGE_SIZE, SIZE_CLASSES, type Heap } from "../src/index.js";
 import { H, Kind, PG } from "../src/layout.js";
 import { CLASS_SIZE } from "../src/size_classes.js";
-import { CANARY_BYTES, CHECK_OVERHEAD, FREE_CHECK_WORDS } from "../src/checked_blocks.js";
+import { CHECK_OVERHEAD } from "../src/checked_blocks.js";
+
+/**
+ * Bytes behind the request that checked mode (complete, `check: true`) canaries in every block,
+ * and bytes of a freed block it patterns in every block, at least: all of them up to 64 KiB, the
+ * first and last 64 above (checked_blocks.ts). The fuzz damages bytes within these.
+ */
+const CANARY_BYTES = 64;
+const FILLED_BYTES = 64;
 import { fillPattern, findNonZero, findPatternMismatch } from "./patterns.js";
 
 export interface FuzzOptions {
@@ -420,7 +428,7 @@ export function runFuzz(options: Partial<FuzzOptions> = {}): FuzzSummary {
     const p = ptrs[int(ptrs.length)]!;
     const m = live.get(p)!;
     const size = blockSize(p);
-    // The canary covers [n, min(n + CANARY_BYTES, size − 4)); the trailer [size − 4, size). In
+    // The canary covers at least [n, min(n + CANARY_BYTES, size − 4)); the trailer [size − 4, size). In
     // the trailer, only its top byte: the decoded size is then impossible (>= 2^24), where a
     // change of a low byte may decode to another plausible size whose canary happens to hold.
     const canaryEnd = Math.min(m.n + CANARY_BYTES, size - 4);
@@ -456,9 +464,9 @@ export function runFuzz(options: Partial<FuzzOptions> = {}): FuzzSummary {
       count("bad:write-after-free(page released)");
       return; // the page went back to the spans: nothing is left to damage
     }
-    // The pattern covers words 1..FREE_CHECK_WORDS − 1 (before the trailer) and the trailer.
+    // The pattern covers at least bytes 4..FILLED_BYTES (before the trailer) and the trailer.
     const spots: number[] = [];
-    for (let b = 4; b < Math.min(4 * FREE_CHECK_WORDS, size - 4); b++) spots.push(b);
+    for (let b = 4; b < Math.min(FILLED_BYTES, size - 4); b++) spots.push(b);
     for (let b = size - 4; b < size; b++) spots.push(b);
     const at = spots[int(spots.length)]!;
     const u8 = heap.u8;
