@@ -1,7 +1,7 @@
 /**
  * board — what the default-mode fuzz's main thread (default_mode.ts) and its workers
  * (default_worker.ts) share: one Int32Array over a SharedArrayBuffer holding the control words and
- * the block slots, and the messages and workerData.
+ * the block slots, the messages and workerData, and the check of a slot's block (verifySlot).
  *
  * The slots are the model: every block of the heap is in exactly one slot whenever no worker runs
  * (between epochs), and the main thread checks the heap against them then. Regions of slots:
@@ -21,6 +21,8 @@
  */
 
 import type { HeapHandle } from "../../src/index.js";
+import { findSparseMismatch } from "../patterns.js";
+import { fail, hex } from "./common.js";
 
 /** Control words at the start of the board. */
 export const enum Ctl {
@@ -125,3 +127,10 @@ export type WorkerMessage =
   | { type: "doomed"; counts: Record<string, number> }
   | { type: "stopped"; counts: Record<string, number> }
   | { type: "failed"; message: string; recent: string[] };
+
+/** Fails naming the block unless the live block of slot word `s` holds its (sparse) pattern. */
+export function verifySlot(u8: Uint8Array, board: Int32Array, s: number, what: string): void {
+  const p = board[s + Slot.PTR]! >>> 0;
+  const at = findSparseMismatch(u8, p, board[s + Slot.N]!, board[s + Slot.ID]!);
+  if (at >= 0) fail(`${what}: block ${hex(p)} (${board[s + Slot.N]} bytes, id ${board[s + Slot.ID]}, allocated by thread ${board[s + Slot.OWNER]}) lost its data at byte ${at}`);
+}

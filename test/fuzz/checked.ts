@@ -44,7 +44,7 @@
 
 import { attachHeap, createHeap, HeapCorruptionError, MID_MAX, type Heap } from "../../src/index.js";
 import { fillSparse, findNonZero, findSparseMismatch } from "../patterns.js";
-import { CheckSchedule, FuzzFailure, Recent, expectError, fail, formatCounts, hex, randomSize, rng, type FuzzSummary } from "./common.js";
+import { BAD_POINTERS, CheckSchedule, FuzzFailure, Recent, expectError, fail, formatCounts, hex, randomSize, rng, type FuzzSummary } from "./common.js";
 
 export interface CheckedFuzzOptions {
   /** Operations to run (Infinity: until `seconds` are up). */
@@ -518,8 +518,7 @@ class CheckedFuzz {
   }
 
   private badType(): void {
-    const cases: Array<[unknown, new (...args: never[]) => Error]> = [[-8, RangeError], [2 ** 32, RangeError], [1.5, RangeError], ["16", TypeError], [undefined, TypeError], [NaN, RangeError]];
-    const [v, type] = cases[this.int(cases.length)]!;
+    const [v, type] = BAD_POINTERS[this.int(BAD_POINTERS.length)]!;
     this.recent.add(`free(${String(v)})`, this.op);
     this.count("bad:type");
     expectError(`free(${String(v)})`, undefined, [type], () => this.heap.free(v as number));

@@ -170,6 +170,11 @@ export function expectError(what: string, ptr: number | undefined, types: readon
   return err as Error;
 }
 
+/** Values of the wrong type or range for a pointer, and the error free() must throw for each. */
+export const BAD_POINTERS: ReadonlyArray<readonly [unknown, new (...args: never[]) => Error]> = [
+  [-8, RangeError], [2 ** 32, RangeError], [1.5, RangeError], ["16", TypeError], [undefined, TypeError], [NaN, RangeError],
+];
+
 /** What a fuzz run reports, in either mode. */
 export interface FuzzSummary {
   mode: "checked" | "default";

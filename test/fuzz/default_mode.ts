@@ -36,8 +36,8 @@
 
 import { Worker } from "node:worker_threads";
 import { createHeap, reclaimWhenGone, type Heap } from "../../src/index.js";
-import { fillSparse, findSparseMismatch } from "../patterns.js";
-import { BoardLayout, Ctl, SCRATCH_SLOTS, Slot, SlotState, TABLE_SLOTS, type DefaultWorkerData, type WorkerMessage } from "./board.js";
+import { fillSparse } from "../patterns.js";
+import { BoardLayout, Ctl, SCRATCH_SLOTS, Slot, SlotState, TABLE_SLOTS, verifySlot, type DefaultWorkerData, type WorkerMessage } from "./board.js";
 import { CheckSchedule, FuzzFailure, expectError, fail, formatCounts, hex, randomSize, rng, seedFor, type FuzzSummary } from "./common.js";
 
 export interface DefaultFuzzOptions {
@@ -366,10 +366,7 @@ class DefaultFuzz {
   }
 
   private verify(s: number, what: string): void {
-    const b = this.board;
-    const p = b[s + Slot.PTR]! >>> 0;
-    const at = findSparseMismatch(this.heap.u8, p, b[s + Slot.N]!, b[s + Slot.ID]!);
-    if (at >= 0) fail(`${what}: block ${hex(p)} (${b[s + Slot.N]} bytes, id ${b[s + Slot.ID]}, allocated by thread ${b[s + Slot.OWNER]}) lost its data at byte ${at}`);
+    verifySlot(this.heap.u8, this.board, s, what);
   }
 
   /** The main thread's own operations between epochs (no worker runs). */

@@ -27,8 +27,8 @@
 import { isMainThread, parentPort, workerData } from "node:worker_threads";
 import { attachHeap, MID_MAX, type Heap } from "../../src/index.js";
 import { fillSparse, findNonZero, findSparseMismatch } from "../patterns.js";
-import { BoardLayout, Ctl, SCRATCH_SLOTS, Slot, SlotState, TABLE_SLOTS, type DefaultWorkerData, type WorkerMessage } from "./board.js";
-import { FuzzFailure, Recent, expectError, fail, hex, randomSize, rng, seedFor } from "./common.js";
+import { BoardLayout, Ctl, SCRATCH_SLOTS, Slot, SlotState, TABLE_SLOTS, verifySlot, type DefaultWorkerData, type WorkerMessage } from "./board.js";
+import { BAD_POINTERS, FuzzFailure, Recent, expectError, fail, hex, randomSize, rng, seedFor } from "./common.js";
 
 function post(m: WorkerMessage): void {
   parentPort!.postMessage(m);
@@ -138,10 +138,7 @@ class FuzzWorker {
   }
 
   private verify(s: number, what: string): void {
-    const b = this.board;
-    const p = b[s + Slot.PTR]! >>> 0;
-    const at = findSparseMismatch(this.heap.u8, p, b[s + Slot.N]!, b[s + Slot.ID]!);
-    if (at >= 0) fail(`${what}: block ${hex(p)} (${b[s + Slot.N]} bytes, id ${b[s + Slot.ID]}, allocated by thread ${b[s + Slot.OWNER]}) lost its data at byte ${at}`);
+    verifySlot(this.heap.u8, this.board, s, what);
   }
 
   // ─── Operations on a slot (of the table, or scratch after the cut) ─────────────────────
@@ -334,8 +331,7 @@ class FuzzWorker {
       this.count("bad:outside");
       expectError(`free of ${hex(q)} (outside the data pages)`, q, [RangeError], () => this.heap.free(q));
     } else {
-      const cases: Array<[unknown, new (...args: never[]) => Error]> = [[-8, RangeError], [2 ** 32, RangeError], [1.5, RangeError], ["16", TypeError], [undefined, TypeError], [NaN, RangeError]];
-      const [v, type] = cases[this.int(cases.length)]!;
+      const [v, type] = BAD_POINTERS[this.int(BAD_POINTERS.length)]!;
       this.note(`free(${String(v)})`);
       this.count("bad:type");
       expectError(`free(${String(v)})`, undefined, [type], () => this.heap.free(v as number));
