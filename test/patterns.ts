@@ -28,13 +28,16 @@ function patternByte(s: number, k: number): number {
   return (word(s, k >>> 2) >>> ((k & 3) * 8)) & 255;
 }
 
-/** Int32Array over the same bytes as the last `u8` seen, or null when `u8` is not 4-byte aligned. */
+/**
+ * Int32Array over the same bytes as the last `u8` seen (kept, not made again for every block), or
+ * null when `u8` does not start and end on a 4-byte boundary.
+ */
 let wordsFor: Uint8Array | undefined;
 let words: Int32Array | null = null;
 function wordsOf(u8: Uint8Array): Int32Array | null {
   if (u8 !== wordsFor) {
     wordsFor = u8;
-    words = u8.byteOffset % 4 === 0 ? new Int32Array(u8.buffer, u8.byteOffset, u8.length >>> 2) : null;
+    words = u8.byteOffset % 4 === 0 && u8.length % 4 === 0 ? new Int32Array(u8.buffer, u8.byteOffset, u8.length >>> 2) : null;
   }
   return words;
 }
