@@ -3,7 +3,8 @@
  * the examples' are in examples.test.ts): `--help` prints the usage and exits 0; an unknown
  * option or a bad value exits 2 naming it, with the usage; the options given reach the run (a
  * one-second soak, a short fuzz in each mode and a six-second reliability run print the
- * configuration they ran with and pass).
+ * configuration they ran with and pass; a reliability run with a fault injected into its fuzz
+ * parts prints FAIL and a replay line for each of them and exits 1).
  */
 
 import { test } from "node:test";
@@ -64,4 +65,14 @@ test("reliability: a six-second run passes every part and prints a line for each
     assert.match(r.stdout, new RegExp(`^reliability: ${part} +PASS  [\\d,]+ ops, .*\\d+ terminations, seed 6, `, "m"));
   }
   assert.match(r.stdout, /^reliability: PASS \(5 parts, /m);
+});
+
+test("reliability: a failed part prints FAIL, its failure and its replay line, and the command exits 1", async () => {
+  const r = await script("reliability", ["--minutes", "0.05", "--seed", "6", "--inject-fault", "3000", "--quiet"]);
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  assert.match(r.stdout, /^reliability: soak +PASS /m, "the soak has no injected fault");
+  const replays = [...r.stdout.matchAll(/^replay: (npm run fuzz -- .* --inject-fault 3000)$/gm)].map((m) => m[1]);
+  assert.deepEqual(replays.map((l) => / --(checked|default)/.exec(l!)![1]), ["checked", "default", "default", "default"], r.stdout);
+  for (const part of ["fuzz checked", "fuzz default ×1", "fuzz default ×2", "fuzz default ×4"]) assert.match(r.stdout, new RegExp(`^reliability: ${part} +FAIL `, "m"));
+  assert.match(r.stdout, /^reliability: FAIL \(fuzz checked, fuzz default ×1, fuzz default ×2, fuzz default ×4; [\s\S]*replay:\n {2}npm run fuzz -- /m);
 });

@@ -27,6 +27,7 @@ export const USAGE = `usage: node build/test/reliability.js [options]        (or
   --minutes M    how long to run in all, in minutes (default 5): the soak 20 %, the checked-mode fuzz
                  30 %, the default-mode fuzz with 1, 2 and 4 worker threads 15 %, 15 % and 20 %
   --seed S       seed of every part (default: from the clock, printed first)
+  --inject-fault OP  damage a live block at op OP of each fuzz part (tests this command itself)
   --quiet        no progress lines (only the summary line of each part)
   --help         this text`;
 
@@ -60,7 +61,7 @@ async function soak(seconds: number, seed: number, log?: (line: string) => void)
     return {
       name: "soak",
       ok: true,
-      line: `${s.totals.ops.toLocaleString("en-US")} ops, ${workers} workers (${SOAK_WORKERS} at a time, ${s.rounds.length} rounds), ${terminations} terminations, ` +
+      line: `${s.totals.ops.toLocaleString("en-US")} ops, ${workers} workers (${SOAK_WORKERS} at a time, ${s.rounds.length} round${s.rounds.length === 1 ? "" : "s"}), ${terminations} terminations, ` +
         `seed ${seed}, ${(s.ms / 1000).toFixed(1)} s (${rate(s.totals.ops, s.ms)}); ${s.totals.crossFrees.toLocaleString("en-US")} cross-worker frees; heap empty at the end`,
       failure: "",
       replay: "",
@@ -85,7 +86,9 @@ function fromFuzz(name: string, s: FuzzSummary, workers: string): PartResult {
 }
 
 /** Runs every part for its share of `minutes`; returns the parts' results. */
-export async function runReliability(minutes: number, seed: number, print: (line: string) => void, progress?: (line: string) => void): Promise<PartResult[]> {
+export async function runReliability(
+  minutes: number, seed: number, injectFault: number | undefined, print: (line: string) => void, progress?: (line: string) => void,
+): Promise<PartResult[]> {
   const total = minutes * 60;
   const results: PartResult[] = [];
   const report = (r: PartResult) => {
@@ -95,21 +98,22 @@ export async function runReliability(minutes: number, seed: number, print: (line
   };
   const tagged = (name: string) => (progress === undefined ? undefined : (line: string) => progress(`[${name}] ${line.trim()}`));
   report(await soak(0.2 * total, seed, tagged("soak")));
-  report(fromFuzz("fuzz checked", runCheckedFuzz({ ops: Infinity, seconds: 0.3 * total, seed, workers: 2, log: tagged("fuzz checked") }), "2 thread heaps in one thread"));
+  report(fromFuzz("fuzz checked", runCheckedFuzz({ ops: Infinity, seconds: 0.3 * total, seed, workers: 2, injectFault, log: tagged("fuzz checked") }), "2 thread heaps in one thread"));
   for (const [workers, share] of [[1, 0.15], [2, 0.15], [4, 0.2]] as const) {
     const name = `fuzz default ×${workers}`;
-    const s = await runDefaultFuzz({ ops: Infinity, seconds: share * total, seed, workers, log: tagged(name) });
+    const s = await runDefaultFuzz({ ops: Infinity, seconds: share * total, seed, workers, injectFault, log: tagged(name) });
     report(fromFuzz(name, s, `${workers} worker thread${workers === 1 ? "" : "s"} (+${s.terminations} started in place of terminated ones)`));
   }
   return results;
 }
 
-function readOptions(argv: string[]): { minutes: number; seed: number | undefined; quiet: boolean } | null {
+function readOptions(argv: string[]): { minutes: number; seed: number | undefined; injectFault: number | undefined; quiet: boolean } | null {
   const { values } = parseArgs({
     args: argv,
     options: {
       minutes: { type: "string", default: "5" },
       seed: { type: "string" },
+      "inject-fault": { type: "string" },
       quiet: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -122,7 +126,12 @@ function readOptions(argv: string[]): { minutes: number; seed: number | undefine
     seed = Number(values.seed);
     if (!Number.isSafeInteger(seed)) throw new Error(`--seed takes an integer, got ${JSON.stringify(values.seed)}`);
   }
-  return { minutes, seed, quiet: values.quiet };
+  let injectFault: number | undefined;
+  if (values["inject-fault"] !== undefined) {
+    injectFault = Number(values["inject-fault"]);
+    if (!(Number.isSafeInteger(injectFault) && injectFault >= 0)) throw new Error(`--inject-fault takes a non-negative integer, got ${JSON.stringify(values["inject-fault"])}`);
+  }
+  return { minutes, seed, injectFault, quiet: values.quiet };
 }
 
 async function main(): Promise<number> {
@@ -140,7 +149,7 @@ async function main(): Promise<number> {
   const seed = o.seed ?? Date.now() % 1_000_000_007;
   console.log(`reliability: ${o.minutes} minutes, seed ${seed}`);
   const t0 = performance.now();
-  const results = await runReliability(o.minutes, seed, (line) => console.log(line), o.quiet ? undefined : (line) => console.log(`  ${line}`));
+  const results = await runReliability(o.minutes, seed, o.injectFault, (line) => console.log(line), o.quiet ? undefined : (line) => console.log(`  ${line}`));
   const failed = results.filter((r) => !r.ok);
   const took = `${((performance.now() - t0) / 60_000).toFixed(1)} minutes`;
   if (failed.length === 0) {

@@ -194,7 +194,7 @@ class DefaultFuzz {
       await this.finish();
     } catch (e) {
       const what = e instanceof FuzzFailure ? e.message : `unexpected ${(e as Error)?.stack ?? e}`;
-      failure = `FAILED in epoch ${this.epoch} (ops ${this.opsBefore}–${Math.max(this.ops, this.opsPlanned)}; seed ${o.seed}, default mode, ${o.workers} workers): ${what}`;
+      failure = `FAILED in epoch ${this.epoch} (ops ${this.opsBefore}–${Math.max(this.ops, this.opsPlanned)}; seed ${o.seed}, default mode, ${o.workers} worker${o.workers === 1 ? "" : "s"}): ${what}`;
       for (const l of this.links) {
         l.ending = true;
         await l.worker.terminate().catch(() => 0);
