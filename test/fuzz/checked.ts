@@ -197,8 +197,7 @@ class CheckedFuzz {
         `thread heaps: ${o.workers} in one thread; bad rate ${o.badRate}; max ${o.maxBytes / 1048576} MiB; checks ${this.schedule.describe()}, ${this.walks} walks`,
         `${this.exhausted} allocations refused (heap full); peak ${this.peakLive} live blocks / ${(this.peakLiveBytes / 1048576).toFixed(1)} MiB; ` +
           `${this.repaired} withheld blocks repaired after their check (at most ${this.peakWithheld} withheld at once)`,
-        `good: ${formatCounts(this.counts, Object.keys(this.counts).filter((k) => !k.startsWith("bad:")))}`,
-        `bad:  ${formatCounts(Object.fromEntries(Object.entries(this.counts).filter(([k]) => k.startsWith("bad:")).map(([k, v]) => [k.slice(4), v])))}`,
+        ...formatCounts(this.counts),
       ],
     };
   }

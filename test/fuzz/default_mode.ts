@@ -202,7 +202,6 @@ class DefaultFuzz {
     }
     const ms = performance.now() - t0;
     const c = this.counts;
-    const good = Object.keys(c).filter((k) => !k.startsWith("bad:"));
     return {
       mode: "default",
       ok: failure === "",
@@ -221,8 +220,7 @@ class DefaultFuzz {
         `worker threads: ${o.workers}, epochs of ${o.epochOps} ops each: ${this.epoch}; bad rate ${o.badRate}; max ${o.maxBytes / 1048576} MiB; checks ${this.schedule.describe()}`,
         `terminations: ${this.terminations} (one epoch in ${o.terminateEvery || "∞"}), ${this.reclaimedPages} pages reclaimed, ${this.lost} blocks lost with them (found by walk() and freed); ` +
           `peak ${this.peakLive} live blocks, ${(this.peakMapped / 1048576).toFixed(0)} MiB mapped`,
-        `good: ${formatCounts(c, good)}`,
-        `bad:  ${formatCounts(Object.fromEntries(Object.entries(c).filter(([k]) => k.startsWith("bad:")).map(([k, v]) => [k.slice(4), v])))}`,
+        ...formatCounts(c),
       ],
     };
   }
