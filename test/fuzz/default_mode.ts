@@ -100,6 +100,11 @@ class Link {
     });
   }
 
+  /** The failure this worker reported or met, if any (also one that came when nothing was expected). */
+  get failed(): Error | undefined {
+    return this.failure;
+  }
+
   private fail(e: Error): void {
     this.failure ??= e;
     const x = this.expected;
@@ -262,11 +267,14 @@ class DefaultFuzz {
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new FuzzFailure(`epoch ${this.epoch} not finished after ${EPOCH_TIMEOUT_MS} ms (a deadlock, or a worker that never ends)`)), EPOCH_TIMEOUT_MS);
     });
+    const links = [...this.links];
     try {
       await Promise.race([Promise.all(ends), timeout]);
     } finally {
       clearTimeout(timer);
     }
+    // A doomed worker may fail between its "doomed" and its termination, when nothing waits for it.
+    for (const l of links) if (l.failed !== undefined) throw l.failed;
     this.ops = this.opsPlanned;
     if (victim >= 0) {
       this.settleCut(victim);

@@ -63,7 +63,9 @@ class FuzzWorker {
     const b = this.board;
     let go = this.d.go;
     for (;;) {
-      Atomics.wait(b, Ctl.GO, go);
+      // A notify can come late (the main thread descheduled between its add and its notify, this
+      // worker meanwhile through a whole epoch and waiting again): only a new value means go.
+      while (Atomics.load(b, Ctl.GO) === go) Atomics.wait(b, Ctl.GO, go);
       go = Atomics.load(b, Ctl.GO);
       try {
         if (Atomics.load(b, Ctl.STOP) === 1) {
