@@ -16,6 +16,9 @@ import { resolveDebug, resolveOptions, type HeapOptions } from "./options.js";
 import { Region } from "./region.js";
 import { ensureMapped } from "./segments.js";
 
+/** Pages of the smallest first arena: its page table, a page of thread slots, one data page. */
+const MIN_ARENA_PAGES = 3;
+
 /**
  * Creates a heap. With no options: a growable SharedArrayBuffer that starts at one segment past
  * the metadata and grows up to 1 GiB.
@@ -32,9 +35,11 @@ export function createHeap(options?: HeapOptions): Heap {
     config.maxBytes = o.memory.byteLength - o.base;
     metaEnd = Region.metadataEnd(config);
   }
-  if (metaEnd + Page.SIZE > o.base + config.maxBytes || !o.memory.growTo(metaEnd)) {
+  // The smallest heap: its header and directories, then an arena of a page-table page, a page of
+  // thread slots and one data page.
+  if (metaEnd + MIN_ARENA_PAGES * Page.SIZE > o.base + config.maxBytes || !o.memory.growTo(metaEnd)) {
     throw new RangeError(
-      `hakmem: createHeap: the region [${o.base}, ${o.base + config.maxBytes}) cannot hold the heap's metadata (${metaEnd - o.base} bytes for this maxBytes) and one 64 KiB page`,
+      `hakmem: createHeap: the region [${o.base}, ${o.base + config.maxBytes}) cannot hold the heap's metadata (${metaEnd - o.base} bytes for this maxBytes) and ${MIN_ARENA_PAGES} pages of ${Page.SIZE} bytes (a page table, thread slots, one data page)`,
     );
   }
   const rg = Region.format(o.memory, config);

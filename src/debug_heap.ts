@@ -23,7 +23,7 @@ import {
   markAllocated, markFree, trailerWord,
 } from "./checked_blocks.js";
 import { Heap } from "./heap.js";
-import { Block, Entry, H, Kind, PG, Page } from "./layout.js";
+import { Block, H, Kind, PG, Page } from "./layout.js";
 import type { Region } from "./region.js";
 import { CLASS_SIZE, MID_MAX, classOf } from "./size_classes.js";
 
@@ -185,7 +185,7 @@ export class DebugHeap extends Heap {
 
   /** "page 12, class 64 B" for the block at `p` whose span head entry is `e`. */
   private where(p: number, e: number): string {
-    const page = this.region.pageOfEntry(((p >>> Page.SHIFT) << Entry.SHIFT) + this.region.pageBias);
+    const page = (p >>> Page.SHIFT) - this.region.firstPage;
     const cls = this.i32[e + PG.CLASS]!;
     return `page ${page}, ${cls >= 0 ? `class ${CLASS_SIZE[cls]} B` : `large block of ${this.i32[e + PG.PAGES]} pages`}`;
   }
@@ -225,7 +225,7 @@ export class DebugHeap extends Heap {
 
   /** Head entry of the span holding `p`. */
   private spanHead(p: number): number {
-    return this.i32[((p >>> Page.SHIFT) << Entry.SHIFT) + this.region.pageBias]!;
+    return this.i32[this.region.entryOf(p)]!;
   }
 
   /**

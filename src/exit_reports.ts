@@ -25,6 +25,12 @@ export function formatStats(s: HeapStats): string {
     ["thread caches", `${s.cachedBlocks} free blocks (${mib(s.cachedBytes)}) in ${s.threads.length} workers' caches, at most ${mib(s.cacheLimitBytes)} each`],
   ];
   const lines = ["hakmem statistics", ...rows.map(([k, v]) => `  ${k!.padEnd(26)} ${v}`)];
+  if (s.threads.length > 0) {
+    lines.push("  worker    pages      current    free in pages  cached");
+    for (const t of s.threads) {
+      lines.push(`  ${String(t.threadId).padStart(6)} ${mib(t.pageBytes).padStart(12)} ${mib(t.currentPageBytes).padStart(12)} ${mib(t.freeBytes).padStart(14)} ${mib(t.cachedBytes).padStart(12)}`);
+    }
+  }
   if (s.classes.length > 0) {
     lines.push("  class      live blocks     pages   capacity   fill");
     for (const c of s.classes) {

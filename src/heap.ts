@@ -27,7 +27,7 @@ import { checkAlignment, checkPointerType, checkSize, describe, hex } from "./ar
 import { Block, Entry, H, HO, Kind, PG, Page, T, TC, Tag, ThreadState } from "./layout.js";
 import { holdLivenessLock } from "./liveness.js";
 import type { HeapBuffer } from "./memory.js";
-import type { HeapOptions } from "./options.js";
+import { NO_SHARED_MEMORY_HELP, type HeapOptions } from "./options.js";
 import { listHolds, pushThreadFree } from "./pages.js";
 import { Region } from "./region.js";
 import { takeOverLock } from "./lock.js";
@@ -81,7 +81,9 @@ export class Heap {
   private readonly shared: boolean;
   /** Checked mode (checked_blocks.ts): set for every worker of a heap created with `check`. */
   protected readonly checked: boolean;
-  private readonly pageBias: number;
+  /** Word index of the segment directory, and log2 of the segment size (layout.ts). */
+  private readonly dirWord: number;
+  private readonly segShift: number;
   private readonly dataStart: number;
   private dataBytes: number;
   /** Word of the header's mapped page count, and the count this worker's views cover. */
@@ -106,14 +108,20 @@ export class Heap {
     this.checked = (region.i32[region.hdr + H.OPTIONS]! & HO.CHECKED) !== 0;
     this.pages = new ThreadPages(region, this.slot, this.key, this.checked);
     this.cache = new ThreadCache(region, this.slot, this.pages, this.key);
-    this.pageBias = region.pageBias;
+    this.dirWord = region.dirWord;
+    this.segShift = region.segmentShift;
     this.dataStart = region.dataStart;
     this.dataBytes = region.mappedPages * Page.SIZE;
     this.mappedWord = region.hdr + H.MAPPED_PAGES;
     this.mappedPages = region.mappedPages;
     this.i32 = region.i32;
     this.bytes = region.u8;
-    this.releaseLiveness = holdLivenessLock(this.heapId, this.tid);
+    const { slot, tid } = this;
+    this.releaseLiveness = holdLivenessLock(this.heapId, tid, () => {
+      // Unless the thread has left the slot meanwhile (a late mark would name an old thread id,
+      // which no reclaimer of the slot's new thread takes for a grant).
+      if (Atomics.load(region.i32, slot + T.TID) === tid) Atomics.store(region.i32, slot + T.LIVENESS, tid);
+    });
   }
 
   /** The buffer that pointers index. It changes when a WebAssembly.Memory grows: re-read it. */
@@ -181,13 +189,15 @@ export class Heap {
     // instructions per random_mixed iteration (callgrind).
     const i32 = this.i32;
     if (typeof ptr === "number" && (ptr >>> 0) === ptr && ((ptr - this.dataStart) >>> 0) < this.dataBytes) {
-      const e = i32[(((ptr >>> Page.SHIFT) << Entry.SHIFT) + this.pageBias) | 0]!;
+      // The page entry: the segment directory gives the bias of the arena's table (layout.ts).
+      const bias = i32[(this.dirWord + ((ptr - this.dataStart) >>> this.segShift)) | 0]!;
+      const e = i32[(((ptr >>> Page.SHIFT) << Entry.SHIFT) + bias) | 0]!;
       // One word tells "a small page of mine", its class and its division shift (layout.ts Tag).
       const tag = i32[(e + PG.TAG) | 0]!;
       if (tag >>> Tag.SLOT === this.slotNo) {
         // ptr starts a block iff rotr(imul(offset, inv), shift) < blocks carved (size_classes.ts).
-        // (e - pageBias) << 12 is the first byte of the head's page (entries are 16 words apart).
-        const y = Math.imul((ptr - ((e - this.pageBias) << 12)) | 0, i32[(e + PG.INV) | 0]!);
+        // (e - bias) << Page.START_SHIFT is the first byte of the head's page.
+        const y = Math.imul((ptr - ((e - bias) << Page.START_SHIFT)) | 0, i32[(e + PG.INV) | 0]!);
         const s = (tag >>> Tag.SHIFT) & Tag.SHIFT_MASK;
         const w = ptr >>> 2;
         // A block holding the free key is free already, or holds it by chance: the slow path tells.
@@ -237,9 +247,9 @@ export class Heap {
   protected ownBlock(ptr: number): number {
     const i32 = this.i32;
     if (typeof ptr === "number" && (ptr >>> 0) === ptr && ((ptr - this.dataStart) >>> 0) < this.dataBytes) {
-      const e = i32[((ptr >>> Page.SHIFT) << Entry.SHIFT) + this.pageBias]!;
+      const e = i32[this.region.entryOf(ptr)]!;
       if (i32[e + PG.OWNER] === this.tid) {
-        const y = Math.imul((ptr - ((e - this.pageBias) << 12)) | 0, i32[e + PG.INV]!);
+        const y = Math.imul((ptr - (i32[e + PG.START]! >>> 0)) | 0, i32[e + PG.INV]!);
         const s = i32[e + PG.SHIFT]!;
         if (((y >>> s) | (y << (32 - s))) >>> 0 < i32[e + PG.RESERVED]!) return e;
       }
@@ -540,10 +550,11 @@ export class Heap {
   handle(): HeapHandle {
     this.ensureUsable("handle");
     if (!this.shared) {
-      throw new TypeError(
-        `hakmem: handle(): this heap lives in a non-shared ${this.region.memory.kind}, which other workers cannot see; ` +
-          "create it with { shared: true } or over a SharedArrayBuffer or a shared WebAssembly.Memory",
-      );
+      const fix =
+        typeof SharedArrayBuffer === "undefined"
+          ? `this context has no SharedArrayBuffer, so createHeap() could only make a non-shared buffer: ${NO_SHARED_MEMORY_HELP}`
+          : "create it with { shared: true } or over a SharedArrayBuffer or a shared WebAssembly.Memory";
+      throw new TypeError(`hakmem: handle(): this heap lives in a non-shared ${this.region.memory.kind}, which other workers cannot see; ${fix}`);
     }
     return { memory: this.region.memory.source as SharedArrayBuffer | WebAssembly.Memory, base: this.region.base };
   }
@@ -627,6 +638,16 @@ export class Heap {
       throw new RangeError(`hakmem: ${fn}(threadId): threadId must be a positive integer, got ${describe(threadId)}`);
     }
     if (threadId === this.tid) throw new RangeError(`hakmem: ${fn}(${threadId}): that is this worker's own thread id`);
+  }
+
+  /**
+   * @internal Whether the liveness lock of thread `threadId` is known to have been held: the lock
+   * manager granted it (T.LIVENESS), or the thread has left the heap (dispose, reclaim). Either
+   * way, that lock not held now means the thread can no longer run (liveness.ts).
+   */
+  livenessGranted(threadId: number): boolean {
+    const slot = this.region.slotOfThread(threadId);
+    return slot < 0 || Atomics.load(this.region.i32, slot + T.LIVENESS) === threadId;
   }
 
   /** @internal The heap's random id (H.HEAP_ID), shared by all its workers: names its Web Locks. */
@@ -809,7 +830,7 @@ export class Heap {
 
   /** "page N" for the page holding `ptr`, for messages. */
   private pageName(ptr: number): string {
-    return `page ${this.region.pageOfEntry(((ptr >>> Page.SHIFT) << Entry.SHIFT) + this.pageBias)}`;
+    return `page ${(ptr >>> Page.SHIFT) - this.region.firstPage}`;
   }
 
   /**
@@ -819,7 +840,7 @@ export class Heap {
   private spanOf(ptr: number): number {
     if (((ptr - this.dataStart) >>> 0) >= this.dataBytes) this.syncViews();
     if (((ptr - this.dataStart) >>> 0) >= this.dataBytes) return 0;
-    const e = this.i32[((ptr >>> Page.SHIFT) << Entry.SHIFT) + this.pageBias]!;
+    const e = this.i32[this.region.entryOf(ptr)]!;
     if ((this.i32[e + PG.START]! >>> 0) + this.i32[e + PG.PAGES]! * Page.SIZE > this.dataStart + this.dataBytes) this.syncViews();
     return e;
   }

@@ -58,13 +58,14 @@ import {
 } from "./checked_blocks.js";
 import {
   Block, Bins, CLASS_TABLE_WORDS, Entry, H, LAYOUT_VERSION, MAGIC, MAX_THREADS, NULL_ENTRY_BYTES, PF, PG, Page,
-  T, TC, THREAD_SLOT_WORDS, ThreadState, Kind,
+  T, TC, THREAD_SLOT_WORDS, ThreadState, Kind, tablePages,
 } from "./layout.js";
 import { unlock } from "./lock.js";
 import type { Region } from "./region.js";
-import { binOf, segmentCount } from "./segments.js";
+import { binOf } from "./segments.js";
 import {
-  CLASS_CACHE_CAP, CLASS_CAPACITY, CLASS_INV, CLASS_SHIFT, CLASS_SIZE, CLASS_SPAN_PAGES, NUM_CLASSES, SMALL_CLASS, blockIndex,
+  CLASS_CACHE_CAP, CLASS_CAPACITY, CLASS_FIRST_PAGES, CLASS_INV, CLASS_SHIFT, CLASS_SIZE, CLASS_SPAN_PAGES, NUM_CLASSES, SMALL_CLASS, blockIndex,
+  spanCapacity,
 } from "./size_classes.js";
 import { cacheWord } from "./thread_cache.js";
 
@@ -72,7 +73,7 @@ import { cacheWord } from "./thread_cache.js";
 export interface HeapProblem {
   /**
    * A short stable identifier of what is wrong, e.g. "free-list-cycle", "used-count",
-   * "span-head", "bin", "segment-count", "canary", "free-pattern" (see {@link PROBLEM_KINDS}).
+   * "span-head", "bin", "directory", "canary", "free-pattern" (see {@link PROBLEM_KINDS}).
    */
   kind: string;
   /** What is wrong, where, what was expected and what was found. */
@@ -133,7 +134,8 @@ export const PROBLEM_KINDS: Readonly<Record<string, string>> = {
   "bin": "a free span is missing from its bin, is in the wrong bin, or a bin holds a non-free span",
   "bin-link": "a bin's PG.PREV does not mirror its PG.NEXT",
   "bin-cycle": "a bin's list loops",
-  "segment-count": "the segment table's count of pages in use is wrong",
+  "directory": "the segment directory does not place a page's entry in its arena's page table",
+  "arena": "an arena's page-table span or its sentinel entry is wrong",
   "pages-in-use": "H.PAGES_IN_USE (or its peak) disagrees with the spans",
   "page-class": "PG.CLASS of a small page disagrees with everything else in its entry (capacity, division constants)",
   "page-capacity": "PG.CAPACITY differs from the class's",
@@ -285,6 +287,12 @@ class Checker {
   private headKind = new Int32Array(0);
   /** Per page: length of the span whose head it is. */
   private headLen = new Int32Array(0);
+  /** Per page: its entry word, as the segment directory says (checkDirectory). */
+  private entryAt = new Int32Array(0);
+  /** Entry word → page, for every mapped page. */
+  private readonly pageAt = new Map<number, number>();
+  /** Per page: the first page past its arena (spans never cross it). */
+  private arenaEnd = new Int32Array(0);
   private readonly small: SmallPage[] = [];
   private readonly smallAt = new Map<number, SmallPage>();
   /** Small pages found in an abandoned list. */
@@ -294,6 +302,8 @@ class Checker {
   private readonly cachedAll = new Set<number>();
   private readonly cachedAt = new Map<number, number[]>();
   private readonly key: number;
+  /** Thread slots whose directory word is bad (reported once). */
+  private readonly badSlots = new Set<number>();
 
   constructor(
     private readonly rg: Region,
@@ -308,6 +318,7 @@ class Checker {
 
   run(): void {
     if (!this.checkHeader()) return;
+    this.checkDirectory();
     this.walkSpans();
     this.checkBins();
     this.checkThreads();
@@ -320,18 +331,17 @@ class Checker {
   // ─── Naming things in messages ───────────────────────────────────────────────────────────
 
   private entryOk(e: number): boolean {
-    const rel = e - this.rg.pageTableWord;
-    return Number.isInteger(e) && rel >= 0 && (rel & (Entry.WORDS - 1)) === 0 && rel >> Entry.SHIFT < this.mapped;
+    return this.pageAt.has(e);
   }
 
   /** "page 12 (entry word 3456, bytes 0x...–0x...)" */
   private pageName(r: number): string {
     const start = (this.rg.firstPage + r) * Page.SIZE;
-    return `page ${r} (entry word ${this.rg.entryOfPage(r)}, bytes from ${hex(start)})`;
+    return `page ${r} (entry word ${this.entryAt[r]}, bytes from ${hex(start)})`;
   }
 
   private entryName(e: number): string {
-    return this.entryOk(e) ? `entry word ${e} (page ${this.rg.pageOfEntry(e)})` : `entry word ${e} (not the entry of a mapped page)`;
+    return this.entryOk(e) ? `entry word ${e} (page ${this.pageAt.get(e)})` : `entry word ${e} (not the entry of a mapped page)`;
   }
 
   private smallName(p: SmallPage): string {
@@ -366,9 +376,8 @@ class Checker {
       ["H.FIRST_PAGE", H.FIRST_PAGE, rg.firstPage],
       ["H.BINS", H.BINS, (rg.binsWord << 2) - rg.base],
       ["H.CLASS_TABLE", H.CLASS_TABLE, (rg.classTableWord << 2) - rg.base],
-      ["H.THREADS", H.THREADS, (rg.threadsWord << 2) - rg.base],
-      ["H.SEGMENTS", H.SEGMENTS, (rg.segmentsWord << 2) - rg.base],
-      ["H.PAGE_TABLE", H.PAGE_TABLE, (rg.pageTableWord << 2) - rg.base],
+      ["H.THREADS", H.THREADS, (rg.threadDirWord << 2) - rg.base],
+      ["H.DIRECTORY", H.DIRECTORY, (rg.dirWord << 2) - rg.base],
       ["H.ABANDONED", H.ABANDONED, (rg.abandonedWord << 2) - rg.base],
     ];
     for (const [name, w, want] of words) {
@@ -399,6 +408,70 @@ class Checker {
     return true;
   }
 
+  // ─── Directory and arenas ────────────────────────────────────────────────────────────────
+
+  /**
+   * Reads every mapped page's entry through the segment directory, and checks each arena: its
+   * segments share one bias, its first pages hold its table (a metadata span whose entry is the
+   * table's first word), its table ends with the sentinel. Pages past a segment whose bias places
+   * entries outside the mapped data are not walked (`mapped` is cut there).
+   */
+  private checkDirectory(): void {
+    const { rg, i32, report } = this;
+    const segPages = 1 << rg.segmentPageShift;
+    const lowWord = rg.dataStart >>> 2;
+    const mapped = this.mapped;
+    this.entryAt = new Int32Array(mapped);
+    this.arenaEnd = new Int32Array(mapped);
+    let trusted = mapped;
+    for (let r = 0; r < mapped; r++) {
+      const e = rg.entryOfPage(r);
+      const highWord = (rg.dataStart + mapped * Page.SIZE) >>> 2;
+      if (!(Number.isInteger(e) && e >= lowWord && e + Entry.WORDS <= highWord)) {
+        const s = r >>> rg.segmentPageShift;
+        report({
+          kind: "directory",
+          message: `segment ${s} (directory word ${rg.dirWord + s}) has bias ${i32[rg.dirWord + s]}, which puts the entry of ${`page ${r}`} at word ${e}, outside the mapped data (words ${lowWord}..${highWord}); pages from ${r} on are not walked`,
+          page: r,
+        });
+        trusted = r;
+        break;
+      }
+      this.entryAt[r] = e;
+      this.pageAt.set(e, r);
+    }
+    // Arenas: runs of whole segments with one bias.
+    for (let r = 0; r < trusted; ) {
+      const bias = i32[rg.dirWord + (r >>> rg.segmentPageShift)]!;
+      let end = r + segPages;
+      while (end < trusted && i32[rg.dirWord + (end >>> rg.segmentPageShift)] === bias) end += segPages;
+      end = Math.min(end, trusted);
+      for (let k = r; k < end; k++) this.arenaEnd[k] = end;
+      const e = this.entryAt[r]!;
+      const start = this.startOf(r);
+      const meta = tablePages(end - r);
+      const sentinel = e + (end - r) * Entry.WORDS;
+      const what = `the arena of pages ${r}..${end - 1} (bytes from ${hex(start)})`;
+      if (e !== start >>> 2 || i32[e + PG.CLASS] !== Kind.META || i32[e + PG.PAGES] !== meta) {
+        report({
+          kind: "arena",
+          message: `${what}: its first page's entry should be the first word of its own page table (word ${start >>> 2}), a metadata span of ${meta} pages; ` +
+            `it is word ${e}, PG.CLASS ${i32[e + PG.CLASS]}, PG.PAGES ${i32[e + PG.PAGES]}`,
+          page: r,
+        });
+      } else if (i32[sentinel + PG.CLASS] !== Kind.META || i32[sentinel + PG.HEAD] !== sentinel) {
+        report({
+          kind: "arena",
+          message: `${what}: the entry after its last page (word ${sentinel}) should be its sentinel (PG.CLASS ${Kind.META}, PG.HEAD itself), so that no free span coalesces past the arena; it holds PG.CLASS ${i32[sentinel + PG.CLASS]}, PG.HEAD ${i32[sentinel + PG.HEAD]}`,
+          page: end - 1,
+        });
+      }
+      r = end;
+    }
+    this.mapped = trusted;
+    this.out.pages = trusted;
+  }
+
   // ─── Spans ───────────────────────────────────────────────────────────────────────────────
 
   private walkSpans(): void {
@@ -406,28 +479,28 @@ class Checker {
     const mapped = this.mapped;
     this.headKind = new Int32Array(mapped).fill(KIND_NONE);
     this.headLen = new Int32Array(mapped);
-    const segShift = rg.segmentPageShift;
-    const segs = segmentCount(rg, mapped);
-    const segUsed = new Float64Array(segs);
     let inUse = 0;
+    let metaPages = 0;
     let prevFree = -1;
     for (let r = 0; r < mapped; ) {
-      const e = rg.entryOfPage(r);
+      const e = this.entryAt[r]!;
       const cls = i32[e + PG.CLASS]!;
       let n = i32[e + PG.PAGES]!;
-      const kindOk = cls === Kind.FREE || cls === Kind.LARGE || (cls >= 0 && cls < NUM_CLASSES);
-      if (!(n >= 1 && r + n <= mapped)) {
+      const end = this.arenaEnd[r]!;
+      if (r === (r > 0 ? this.arenaEnd[r - 1]! : 0)) prevFree = -1; // an arena starts here
+      const kindOk = cls === Kind.FREE || cls === Kind.LARGE || cls === Kind.META || (cls >= 0 && cls < NUM_CLASSES);
+      if (!(n >= 1 && r + n <= end)) {
         const guess = this.guessLength(r, e, cls);
         report({
           kind: "span-tiling",
-          message: `${this.pageName(r)} heads a span (PG.CLASS ${describeKind(cls)}) whose PG.PAGES is ${n}; a span must have 1..${mapped - r} pages to fit the ${mapped} mapped pages. ` +
+          message: `${this.pageName(r)} heads a span (PG.CLASS ${describeKind(cls)}) whose PG.PAGES is ${n}; a span must have 1..${end - r} pages to end within its arena (pages up to ${end - 1}). ` +
             `Going on as if it had ${guess} (pages that name it as their head)`,
           page: r,
         });
         n = guess;
       }
       if (!kindOk) {
-        report({ kind: "span-kind", message: `${this.pageName(r)} is where a span should start (the previous span ended there) but its PG.CLASS is ${cls}: expected a size class 0..${NUM_CLASSES - 1}, ${Kind.FREE} (free) or ${Kind.LARGE} (large)`, page: r });
+        report({ kind: "span-kind", message: `${this.pageName(r)} is where a span should start (the previous span ended there) but its PG.CLASS is ${cls}: expected a size class 0..${NUM_CLASSES - 1}, ${Kind.FREE} (free), ${Kind.LARGE} (large) or ${Kind.META} (metadata)`, page: r });
       }
       if (i32[e + PG.HEAD] !== e) {
         report({ kind: "span-head", message: `${this.pageName(r)} heads a span of ${n} pages (PG.CLASS ${describeKind(cls)}) but its PG.HEAD is ${i32[e + PG.HEAD]}, expected its own entry word ${e}`, page: r });
@@ -471,20 +544,22 @@ class Checker {
               report({ kind: "span-head", message: `${this.pageName(r + i)} is page ${i} of the ${n}-page span at page ${r} (PG.CLASS ${describeKind(cls)}) but its PG.HEAD is ${i32[pe + PG.HEAD]}, expected ${e}: free() and view() of pointers into it would find the wrong span`, page: r + i });
             }
           }
-          inUse += n;
-          for (let p = r; p < r + n; p++) segUsed[p >>> segShift]! += 1;
+          if (cls === Kind.META) metaPages += n;
+          else inUse += n;
+        }
+        if (cls === Kind.LARGE || cls === Kind.META) {
+          if (i32[e + PG.OWNER] !== 0 || i32[e + PG.TAG] !== 0) {
+            report({ kind: "owner", message: `${cls === Kind.META ? "metadata span" : "large block"} at ${this.pageName(r)} (${n} pages) has PG.OWNER ${i32[e + PG.OWNER]} and PG.TAG ${i32[e + PG.TAG]}, expected 0 (the free fast path would take it for a small page)`, page: r, pointer: this.startOf(r) });
+          }
         }
         if (cls === Kind.LARGE) {
           this.out.largeBlocks++;
           this.out.liveBlocks++;
           this.out.liveBytes += n * Page.SIZE;
-          if (i32[e + PG.OWNER] !== 0) {
-            report({ kind: "owner", message: `large block at ${this.pageName(r)} (${n} pages) has PG.OWNER ${i32[e + PG.OWNER]}, expected 0 (the free fast path would take it for a small page)`, page: r, pointer: this.startOf(r) });
-          }
           if (this.checked) this.checkLiveBlock(this.startOf(r), n * Page.SIZE, `large block at ${this.pageName(r)} (${n} pages)`, r);
         } else if (cls >= 0 && cls < NUM_CLASSES) {
-          if (n !== CLASS_SPAN_PAGES[cls]) {
-            report({ kind: "span-length", message: `${this.pageName(r)} is a small page of class ${cls} (${CLASS_SIZE[cls]}-byte blocks) spanning ${n} pages; pages of that class span ${CLASS_SPAN_PAGES[cls]}`, page: r });
+          if (n < CLASS_FIRST_PAGES[cls]! || n > CLASS_SPAN_PAGES[cls]!) {
+            report({ kind: "span-length", message: `${this.pageName(r)} is a small page of class ${cls} (${CLASS_SIZE[cls]}-byte blocks) spanning ${n} pages; pages of that class span ${CLASS_FIRST_PAGES[cls]}..${CLASS_SPAN_PAGES[cls]}`, page: r });
           }
           const p: SmallPage = { e, r, cls, owner: Atomics.load(i32, e + PG.OWNER), full: (i32[e + PG.FLAGS]! & PF.FULL) !== 0 };
           this.small.push(p);
@@ -496,23 +571,12 @@ class Checker {
     }
     this.out.pagesInUse = inUse;
 
-    const tableSegs = segmentCount(rg, rg.maxPages);
-    for (let s = 0; s < tableSegs; s++) {
-      const have = i32[rg.segmentsWord + s]!;
-      const want = s < segs ? segUsed[s]! : 0;
-      if (have !== want) {
-        const first = s << segShift;
-        report({
-          kind: "segment-count",
-          message: `segment ${s} (pages ${first}..${Math.min(mapped, (s + 1) << segShift) - 1}, bytes from ${hex(this.startOf(first))}${s >= segs ? ", not mapped" : ""}) ` +
-            `is counted with ${have} pages in use in the segment table (word ${rg.segmentsWord + s}); the spans in use cover ${want}`,
-          page: first,
-        });
-      }
-    }
     const counted = i32[rg.hdr + H.PAGES_IN_USE]!;
     if (counted !== inUse) {
-      report({ kind: "pages-in-use", message: `H.PAGES_IN_USE is ${counted}, but the spans in use (small pages and large blocks) cover ${inUse} pages` });
+      report({ kind: "pages-in-use", message: `H.PAGES_IN_USE is ${counted}, but the spans in use for blocks (small pages and large blocks) cover ${inUse} pages` });
+    }
+    if (i32[rg.hdr + H.META_PAGES] !== metaPages) {
+      report({ kind: "pages-in-use", message: `H.META_PAGES is ${i32[rg.hdr + H.META_PAGES]}, but the metadata spans (page tables, thread slots) cover ${metaPages} pages` });
     }
     const peak = i32[rg.hdr + H.PEAK_PAGES_IN_USE]!;
     if (peak < counted) {
@@ -523,16 +587,15 @@ class Checker {
   /** A span length for a head whose PG.PAGES cannot be right, from the pages that follow it. */
   private guessLength(r: number, e: number, cls: number): number {
     const i32 = this.i32;
-    const mapped = this.mapped;
     if (cls === Kind.FREE) {
-      for (let k = r + 1; k < mapped; k++) {
-        const pe = this.rg.entryOfPage(k);
+      for (let k = r + 1; k < this.arenaEnd[r]!; k++) {
+        const pe = this.entryAt[k]!;
         if (i32[pe + PG.CLASS] === Kind.FREE && i32[pe + PG.HEAD] === e) return k - r + 1;
       }
       return 1;
     }
     let k = r + 1;
-    while (k < mapped && i32[this.rg.entryOfPage(k) + PG.HEAD] === e) k++;
+    while (k < this.arenaEnd[r]! && i32[this.entryAt[k]! + PG.HEAD] === e) k++;
     return k - r;
   }
 
@@ -550,7 +613,7 @@ class Checker {
           report({ kind: "bin", message: `${where} is ${e}, which is not the entry of a mapped page; the bin is cut there` });
           break;
         }
-        const r = rg.pageOfEntry(e);
+        const r = this.pageAt.get(e)!;
         if (this.headKind[r] !== Kind.FREE) {
           report({ kind: "bin", message: `${where} is ${this.entryName(e)}, which is not the head of a free span (${this.headKind[r] === KIND_NONE ? "not a span head" : `a span of class ${describeKind(this.headKind[r]!)}`}); the bin is cut there`, page: r });
           break;
@@ -584,12 +647,34 @@ class Checker {
 
   // ─── Threads, abandoned pages, owners, queues ────────────────────────────────────────────
 
+  /**
+   * Word index of thread slot `t` from the thread directory, or 0 when it has not been made, or
+   * when the directory names no place inside a metadata page of the mapped data (reported once).
+   */
+  private slotOf(t: number): number {
+    const { rg, i32 } = this;
+    const w = i32[rg.threadDirWord + t]!;
+    if (w === 0) return 0;
+    const r = ((w << 2) >>> Page.SHIFT) - rg.firstPage;
+    const e = r >= 0 && r < this.mapped ? i32[this.entryAt[r]! + PG.HEAD]! : -1;
+    const within = e >= 0 && i32[e + PG.CLASS] === Kind.META && (w << 2) - (i32[e + PG.START]! >>> 0) + THREAD_SLOT_WORDS * 4 <= Page.SIZE * i32[e + PG.PAGES]!;
+    if (!within) {
+      if (!this.badSlots.has(t)) {
+        this.badSlots.add(t);
+        this.report({ kind: "thread-slot", message: `thread directory word ${rg.threadDirWord + t} (slot ${t}) names word ${w}, which is not inside a metadata page of the heap: the slot is not read` });
+      }
+      return 0;
+    }
+    return w;
+  }
+
   private checkThreads(): void {
     const { rg, i32, report } = this;
     const nextTid = i32[rg.hdr + H.NEXT_TID]!;
     const live = new Set<number>();
     for (let t = 0; t < MAX_THREADS; t++) {
-      const slot = rg.threadsWord + t * THREAD_SLOT_WORDS;
+      const slot = this.slotOf(t);
+      if (slot === 0) break;
       const state = Atomics.load(i32, slot + T.STATE);
       if (state === ThreadState.FREE) continue;
       if (state !== ThreadState.ALIVE && state !== ThreadState.ENDED) {
@@ -632,11 +717,11 @@ class Checker {
           break;
         }
         const rel = (b >>> Page.SHIFT) - this.rg.firstPage;
-        const e = rel >= 0 && rel < this.mapped ? i32[this.rg.entryOfPage(rel) + PG.HEAD]! : 0;
+        const e = rel >= 0 && rel < this.mapped ? i32[this.entryAt[rel]! + PG.HEAD]! : 0;
         const p = this.smallAt.get(e);
         const offset = p === undefined ? -1 : b - this.startOf(p.r);
         const idx = offset < 0 ? -1 : blockIndex(c, offset);
-        if (p === undefined || p.cls !== c || p.owner !== tid || idx < 0 || idx >= Math.min(CLASS_CAPACITY[c]!, i32[e + PG.RESERVED]!)) {
+        if (p === undefined || p.cls !== c || p.owner !== tid || idx < 0 || idx >= Math.min(spanCapacity(c, this.headLen[p.r]!), i32[e + PG.RESERVED]!)) {
           report({
             kind: "cache-block",
             message: `${where} is ${hex(b)}, which is not a carved block of a page of class ${c} owned by thread ${tid}` +
@@ -674,7 +759,7 @@ class Checker {
         const where = prev === 0 ? `the abandoned list of class ${c} (${CLASS_SIZE[c]}-byte blocks, word ${rg.abandonedWord + c})` : `PG.NEXT of abandoned ${this.entryName(prev)}`;
         const p = this.smallAt.get(e);
         if (p === undefined) {
-          report({ kind: "abandoned", message: `${where} is ${this.entryName(e)}, which is not the head of a small page; the list is cut there`, page: this.entryOk(e) ? rg.pageOfEntry(e) : undefined });
+          report({ kind: "abandoned", message: `${where} is ${this.entryName(e)}, which is not the head of a small page; the list is cut there`, page: this.pageAt.get(e) });
           break;
         }
         if (this.abandoned.has(e)) {
@@ -742,7 +827,8 @@ class Checker {
       }
     };
     for (let t = 0; t < MAX_THREADS; t++) {
-      const slot = rg.threadsWord + t * THREAD_SLOT_WORDS;
+      const slot = this.slotOf(t);
+      if (slot === 0) break;
       if (Atomics.load(i32, slot + T.STATE) === ThreadState.FREE) continue;
       const tid = Atomics.load(i32, slot + T.TID);
       if (!this.liveTids.has(tid)) continue;
@@ -793,7 +879,7 @@ class Checker {
     const { i32, report } = this;
     const { e, cls, r } = p;
     const size = CLASS_SIZE[cls]!;
-    const capacity = CLASS_CAPACITY[cls]!;
+    const capacity = spanCapacity(cls, this.headLen[r]!);
     const start = this.startOf(r);
     const name = this.smallName(p);
     if (i32[e + PG.CAPACITY] !== capacity && (i32[e + PG.INV] !== CLASS_INV[cls] || i32[e + PG.SHIFT] !== CLASS_SHIFT[cls])) {
@@ -801,7 +887,7 @@ class Checker {
       // cannot be read with the wrong block size, so the page is left at that.
       let guess = -1;
       for (let c = 0; c < NUM_CLASSES; c++) {
-        if (i32[e + PG.CAPACITY] === CLASS_CAPACITY[c] && i32[e + PG.INV] === CLASS_INV[c] && i32[e + PG.SHIFT] === CLASS_SHIFT[c]) guess = c;
+        if (i32[e + PG.CAPACITY] === spanCapacity(c, this.headLen[r]!) && i32[e + PG.INV] === CLASS_INV[c] && i32[e + PG.SHIFT] === CLASS_SHIFT[c]) guess = c;
       }
       report({
         kind: "page-class",
@@ -926,7 +1012,7 @@ class Checker {
         return { count, intact: false };
       }
       const idx = blockIndex(p.cls, offset);
-      if (idx >= CLASS_CAPACITY[p.cls]!) {
+      if (idx >= spanCapacity(p.cls, this.headLen[p.r]!)) {
         const k = Math.floor(offset / size);
         report({ kind: `${list}-not-block`, message: `${this.smallName(p)}: ${where} is ${hex(b)}, ${offset - k * size} bytes into block ${k} (${hex(start + k * size)}), not the start of a ${size}-byte block; the list is cut there`, page: p.r, pointer: b });
         return { count, intact: false };

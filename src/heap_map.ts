@@ -23,7 +23,7 @@
 import { H, Kind, PF, PG, Page } from "./layout.js";
 import { unlock } from "./lock.js";
 import type { Region } from "./region.js";
-import { CLASS_CAPACITY, CLASS_SIZE, NUM_CLASSES } from "./size_classes.js";
+import { CLASS_SIZE, NUM_CLASSES, spanCapacity } from "./size_classes.js";
 import { pageHandedOut } from "./pages.js";
 import { cachedByPage } from "./thread_cache.js";
 import { formatBytes, lockForWalk } from "./heap_check.js";
@@ -32,7 +32,7 @@ import { formatBytes, lockForWalk } from "./heap_check.js";
 interface Span {
   r: number;
   n: number;
-  kind: "free" | "small" | "large" | "bad";
+  kind: "free" | "small" | "large" | "meta" | "bad";
   cls: number;
   live: number;
   capacity: number;
@@ -44,6 +44,7 @@ interface Span {
 const FREE_FILL = "#e4e4e4";
 const LARGE_FILL = "url(#hakmem-large)";
 const BAD_FILL = "#ff00cc";
+const META_FILL = "#8a8a8a";
 
 const LOG2_MIN = Math.log2(CLASS_SIZE[0]!);
 const LOG2_MAX = Math.log2(CLASS_SIZE[NUM_CLASSES - 1]!);
@@ -83,15 +84,14 @@ function collect(rg: Region): { spans: Span[]; mapped: number; inUse: number; se
     for (let c = 0; c < NUM_CLASSES; c++) {
       let steps = 0;
       for (let e = i32[rg.abandonedWord + c]!; e !== 0 && steps <= mapped; e = i32[e + PG.NEXT]!, steps++) {
-        const rel = e - rg.pageTableWord;
-        if (rel < 0 || (rel & 15) !== 0 || rel >> 4 >= mapped || abandoned.has(e)) break;
+        if (!Number.isInteger(e) || e <= 0 || e >= i32.length || abandoned.has(e)) break;
         abandoned.add(e);
       }
     }
     const cached = cachedByPage(rg);
     const segShift = rg.segmentPageShift;
     const segs = Math.ceil(mapped / (1 << segShift));
-    for (let s = 0; s < segs; s++) segCounts.push(i32[rg.segmentsWord + s]!);
+    for (let s = 0; s < segs; s++) segCounts.push(0);
     for (let r = 0; r < mapped; ) {
       const e = rg.entryOfPage(r);
       const cls = i32[e + PG.CLASS]!;
@@ -104,9 +104,10 @@ function collect(rg: Region): { spans: Span[]; mapped: number; inUse: number; se
       }
       if (cls === Kind.FREE) span.kind = "free";
       else if (cls === Kind.LARGE) span.kind = "large";
+      else if (cls === Kind.META) span.kind = "meta";
       else if (cls >= 0 && cls < NUM_CLASSES) {
         span.kind = "small";
-        span.capacity = CLASS_CAPACITY[cls]!;
+        span.capacity = spanCapacity(cls, n);
         span.live = Math.max(0, pageHandedOut(i32, e, cls) - (cached.get(e) ?? 0));
         span.owner = Atomics.load(i32, e + PG.OWNER);
         span.full = (i32[e + PG.FLAGS]! & PF.FULL) !== 0;
@@ -117,6 +118,11 @@ function collect(rg: Region): { spans: Span[]; mapped: number; inUse: number; se
     }
   } finally {
     if (locked) unlock(rg.i32, rg.hdr + H.LOCK);
+  }
+  const segShift = rg.segmentPageShift;
+  for (const s of spans) {
+    if (s.kind === "free" || s.kind === "bad") continue;
+    for (let p = s.r; p < s.r + s.n; p++) segCounts[p >>> segShift]!++;
   }
   return { spans, mapped, inUse, segCounts };
 }
@@ -144,6 +150,7 @@ export function renderMap(rg: Region): string {
   let abandonedPages = 0;
   let bad = 0;
   let freePages = 0;
+  let metaPages = 0;
   for (const s of spans) {
     if (s.kind === "small") {
       liveBytes += s.live * CLASS_SIZE[s.cls]!;
@@ -157,6 +164,7 @@ export function renderMap(rg: Region): string {
       largeBlocks++;
       largePages += s.n;
     } else if (s.kind === "free") freePages += s.n;
+    else if (s.kind === "meta") metaPages += s.n;
     else bad++;
   }
 
@@ -164,7 +172,7 @@ export function renderMap(rg: Region): string {
   let y = 0;
   // Title: the totals on one line, the details below.
   const title1 = `hakmem heap: ${formatBytes(rg.metadataBytes + mapped * Page.SIZE)} mapped · ${inUse} of ${mapped} pages in use · ${formatBytes(liveBytes)} live in ${liveBlocks} blocks`;
-  const title2 = `${mapped} data pages of 64 KiB in ${segCounts.length} segments of ${formatBytes(segPages * Page.SIZE)} (+ ${formatBytes(rg.metadataBytes)} metadata); ` +
+  const title2 = `${mapped} pages of ${formatBytes(Page.SIZE)} in ${segCounts.length} segments of ${formatBytes(segPages * Page.SIZE)} (+ ${formatBytes(rg.metadataBytes)} header and directories, ${plural(metaPages, "page")} of page tables and thread slots); ` +
     `${freePages} pages free; ${classPages.size} size classes on ${[...classPages.values()].reduce((a, b) => a + b, 0)} small pages` +
     `${largeBlocks > 0 ? `; ${plural(largeBlocks, "large block")} on ${plural(largePages, "page")}` : ""}${abandonedPages > 0 ? `; ${plural(abandonedPages, "abandoned page")}` : ""}${bad > 0 ? `; ${bad} CORRUPT span(s): run check()` : ""}`;
   const width = Math.ceil(Math.max(720, labelW + gridW + rightW + 20, title1.length * 8.4 + 20, title2.length * 6.6 + 20));
@@ -192,6 +200,7 @@ export function renderMap(rg: Region): string {
   lx = 70;
   item(14, (x, yy) => `<rect x="${x}" y="${yy}" width="14" height="14" fill="${FREE_FILL}"/>`, "free pages");
   item(14, (x, yy) => `<rect x="${x}" y="${yy}" width="14" height="14" fill="${LARGE_FILL}"/>`, "large block");
+  item(14, (x, yy) => `<rect x="${x}" y="${yy}" width="14" height="14" fill="${META_FILL}"/>`, "metadata (page tables, thread slots)");
   item(14, (x, yy) => `<rect x="${x}" y="${yy}" width="14" height="14" fill="${pale(20)}" stroke="#000" stroke-width="1.5" stroke-dasharray="3 2"/>`, "abandoned page");
   if (bad > 0) item(14, (x, yy) => badBox(x, yy, 14, 14), "corrupt span");
   lx = 10;
@@ -263,13 +272,14 @@ export function renderMap(rg: Region): string {
       if (s.kind === "free") box = `<rect x="${x}" y="${yy}" width="${w}" height="${h}" fill="${FREE_FILL}"/>`;
       else if (s.kind === "large") box = `<rect x="${x}" y="${yy}" width="${w}" height="${h}" fill="${LARGE_FILL}"/>`;
       else if (s.kind === "small") box = smallBox(x, yy, w, h, s.cls, s.capacity > 0 ? s.live / s.capacity : 0, s.abandoned);
+      else if (s.kind === "meta") box = `<rect x="${x}" y="${yy}" width="${w}" height="${h}" fill="${META_FILL}"/>`;
       else box = badBox(x, yy, w, h);
       out.push(`<g><title>${tip}</title>${box}</g>`);
       p += k;
     }
   }
   y = gridTop + rows * cell + 24;
-  out.push(`<text x="10" y="${y - 6}" font-size="11" fill="#666">One cell per 64 KiB page; a box per span. Hover a box for its details.</text>`);
+  out.push(`<text x="10" y="${y - 6}" font-size="11" fill="#666">One cell per ${formatBytes(Page.SIZE)} page; a box per span. Hover a box for its details.</text>`);
 
   const height = y;
   return (

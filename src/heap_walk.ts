@@ -20,7 +20,7 @@ import { CHECK_OVERHEAD, decodeSize, trailerWord } from "./checked_blocks.js";
 import { H, Kind, PG, Page } from "./layout.js";
 import { unlock } from "./lock.js";
 import type { Region } from "./region.js";
-import { CLASS_CAPACITY, CLASS_SIZE, NUM_CLASSES, blockIndex } from "./size_classes.js";
+import { CLASS_CAPACITY, CLASS_SIZE, NUM_CLASSES, blockIndex, spanCapacity } from "./size_classes.js";
 import { lockForWalk } from "./heap_check.js";
 import { forEachCached } from "./thread_cache.js";
 
@@ -80,7 +80,7 @@ export function walkRegion(rg: Region, checked: boolean, visit: (b: BlockInfo) =
         usables.push(usable);
       } else if (cls >= 0 && cls < NUM_CLASSES) {
         const size = CLASS_SIZE[cls]!;
-        const capacity = CLASS_CAPACITY[cls]!;
+        const capacity = Math.min(CLASS_CAPACITY[cls]!, spanCapacity(cls, n));
         const reserved = Math.max(0, Math.min(capacity, i32[e + PG.RESERVED]!));
         if (scratch.length < capacity) scratch = new Uint8Array(Math.max(capacity, ...CLASS_CAPACITY));
         const seen = scratch;

@@ -17,7 +17,7 @@ export { attachHeap, createHeap } from "./create.js";
 export { Heap, type HeapHandle, type TypedArrayConstructor } from "./heap.js";
 export type { StringBlock, TypedArray } from "./typed_views.js";
 export { HeapCorruptionError, type TraceMode } from "./debug_heap.js";
-export { reclaimWhenGone, type ExitEvents } from "./liveness.js";
+export { reclaimWhenGone, type ExitEvents, type Terminable } from "./liveness.js";
 export type { HeapOptions } from "./options.js";
 export type { HeapStats, ClassStats, ThreadStats } from "./stats.js";
 export { PROBLEM_KINDS, type CheckReport, type HeapProblem } from "./heap_check.js";

@@ -11,19 +11,29 @@
  *         │ span bins                    │  heads of the free-span lists, one per bin
  *         │ class table                  │  size → class for the malloc fast path
  *         │ abandoned pages              │  per size class, pages whose worker has gone
- *         │ thread table                 │  one slot per worker (MAX_THREADS): pages, cache
- *         │ segment table                │  pages in use, one int32 per segment
- *         │ page table                   │  one 64-byte entry per page (ENTRY_WORDS int32)
- *         ├──────────────────────────────┤  ◄─ first data page, 64 KiB aligned (absolute)
- *         │ data pages (PAGE_SIZE each)  │  grown at the end, one segment at a time
+ *         │ thread directory             │  per thread slot: where the slot lives (0: not made yet)
+ *         │ segment directory            │  per segment: the bias of its arena's page table
+ *         ├──────────────────────────────┤  ◄─ first data page, page aligned (absolute)
+ *         │ arena 0                      │  [its page table][data pages ...]
+ *         │ arena 1                      │  one per growth of the buffer
+ *         │ ...                          │
  *         └──────────────────────────────┘
  * ```
  *
+ * Basic design: the metadata grows with what is mapped. Every growth maps an arena: whole
+ * segments whose first pages hold the page table of the arena's pages (64 bytes per page), the
+ * rest data pages. The segment directory says, for each segment, where its arena's table lies,
+ * as a bias: the entry of the page numbered `n` (absolute: `p >>> Page.SHIFT`) is the word
+ * `bias + (n << Entry.SHIFT)`. So a pointer finds its page entry with one directory read and
+ * arithmetic. Thread slots, too, live in pages of the arenas (Kind.META), made as workers come.
+ *
  * Invariants:
  * - A pointer is an absolute byte offset into the buffer. Data pages are aligned to PAGE_SIZE
- *   in absolute terms, so `p >>> PAGE_SHIFT` is the page number of `p`, and the page-table
- *   entry of `p` is found by arithmetic: `((p >>> PAGE_SHIFT) << ENTRY_SHIFT) + pageBias`
- *   (word index into an Int32Array over the whole buffer).
+ *   in absolute terms, so `p >>> Page.SHIFT` is the page number of `p`.
+ * - Within an arena the page entries of consecutive pages are consecutive (16 words apart), so a
+ *   span's entries are reached from its head by `e + k * Entry.WORDS`. Spans never cross arenas:
+ *   each arena starts with its table pages (a span of Kind.META) and its table ends with a
+ *   sentinel entry (Kind.META), so no free span coalesces across an arena's ends.
  * - Every word of metadata is an int32. Byte offsets are stored as int32 and read back with
  *   `>>> 0` (heaps may reach 4 GiB); differences of offsets are taken with `| 0`.
  * - Page entries are 64 bytes apart, so the hot words of two pages never share a cache line.
@@ -33,16 +43,19 @@
 /** "HAKM" in little-endian ASCII: the first word of every heap header. */
 export const MAGIC = 0x4d4b4148;
 /** Version of the layout described in this file. */
-export const LAYOUT_VERSION = 2;
+export const LAYOUT_VERSION = 3;
 
 /**
- * Pages are 64 KiB, the size of a WebAssembly page. (The constants that the fast paths use are
- * const enums: TypeScript writes their values in as literals, where imported `const`s would be
- * live bindings that V8 loads and checks at every use.)
+ * Pages are 8 KiB: small enough that a heap using many size classes stays small (each class's
+ * first span is one page), large enough that the page table costs 0.8 %. (The constants that the
+ * fast paths use are const enums: TypeScript writes their values in as literals, where imported
+ * `const`s would be live bindings that V8 loads and checks at every use.)
  */
 export const enum Page {
-  SHIFT = 16,
-  SIZE = 65536,
+  SHIFT = 13,
+  SIZE = 8192,
+  /** Page.SHIFT − Entry.SHIFT: `(e − bias) << START_SHIFT` is the first byte of the page of entry `e`. */
+  START_SHIFT = 9,
 }
 /** Bytes per page, for the public API. */
 export const PAGE_SIZE: number = Page.SIZE;
@@ -60,7 +73,7 @@ export const enum H {
   MAX_BYTES = 3,
   SEGMENT_SHIFT = 4,
   PAGE_SHIFT = 5,
-  /** Number of entries of the page table (pages the region can ever hold). */
+  /** Data pages the region can ever hold. */
   MAX_PAGES = 6,
   /** Absolute page number of the first data page. */
   FIRST_PAGE = 7,
@@ -68,15 +81,20 @@ export const enum H {
   BINS = 8,
   CLASS_TABLE = 9,
   THREADS = 10,
-  SEGMENTS = 11,
-  PAGE_TABLE = 12,
+  DIRECTORY = 11,
   /** Byte offset (from base) of the abandoned-page lists, one per size class. */
-  ABANDONED = 13,
+  ABANDONED = 12,
   /** HO bits: how the heap was created, so that every worker attached to it behaves alike. */
-  OPTIONS = 14,
+  OPTIONS = 13,
   /** A random word naming this heap, for names outside the buffer (liveness.ts: Web Lock names). */
-  HEAP_ID = 15,
-  // Line 1: the heap lock alone. It guards the span bins, the segment table and growth.
+  HEAP_ID = 14,
+  /**
+   * A random nonzero word: every free block holds it in its word Block.KEY, and malloc clears it,
+   * so that a free that finds it there is a double free (confirmed by walking the lists before it
+   * is reported: user data matches it by chance once in 2^32).
+   */
+  FREE_KEY = 15,
+  // Line 1: the heap lock alone. It guards the span bins, the directories, the arenas and growth.
   LOCK = 16,
   // Line 2: counters written under the lock.
   /** Last thread id handed out (thread ids start at 1; 0 means "no owner"). */
@@ -84,12 +102,10 @@ export const enum H {
   GROWTHS = 33,
   PAGES_IN_USE = 34,
   PEAK_PAGES_IN_USE = 35,
-  /**
-   * A random nonzero word chosen at format: every free block holds it in its second word (BLOCK_KEY),
-   * and malloc clears it, so that a free that finds it there is a double free (confirmed by walking
-   * the lists before it is reported: user data matches it by chance once in 2^32).
-   */
-  FREE_KEY = 36,
+  /** Thread slots made so far (the thread directory's first entries). */
+  SLOTS = 36,
+  /** Pages of metadata (Kind.META spans: page tables, thread slots), not in PAGES_IN_USE. */
+  META_PAGES = 37,
   // Line 3 alone: every worker reads it on each `heap.u8`; only growth writes it.
   /** Data pages currently backed by the buffer, counted from the first data page. */
   MAPPED_PAGES = 48,
@@ -141,13 +157,19 @@ export const MAX_THREADS = 128;
  * cache, two words per size class (thread_cache.ts): the head of a LIFO list of free blocks and
  * the room left in it. Only the owning worker writes its slot (others read it for statistics and
  * checks, and reclaimThread takes it over from a worker that has ended). Slots are whole cache
- * lines apart.
+ * lines apart, SLOTS_PER_PAGE to a page of Kind.META, made when the first worker needs one.
  */
 export const THREAD_SLOT_WORDS = 336;
+export const SLOTS_PER_PAGE = Math.floor(Page.SIZE / (THREAD_SLOT_WORDS * 4));
 export const enum T {
   STATE = 0,
   /** Thread id of the worker in the slot. */
   TID = 1,
+  /**
+   * The worker's thread id once the lock manager has granted its liveness lock (liveness.ts);
+   * anything else (an older thread's id, 0) while it has not, or nobody knows yet.
+   */
+  LIVENESS = 2,
   CURRENT = 16,
   /** Thread cache of class c: head at CACHE + 2c, room at CACHE + 2c + 1 (see TC). */
   CACHE = 128,
@@ -250,6 +272,11 @@ export const enum Kind {
   FREE = -1,
   /** A large block: a span of whole pages holding one block. */
   LARGE = -2,
+  /**
+   * Metadata: an arena's page-table pages, a page of thread slots, and the sentinel entry after
+   * the last page of each arena. Never freed.
+   */
+  META = -3,
 }
 
 /** Bits of PG.FLAGS. */
@@ -262,3 +289,11 @@ export const enum PF {
 
 /** Largest region a heap can manage: pointers are uint32 byte offsets. */
 export const MAX_REGION_BYTES = 2 ** 32 - Page.SIZE;
+
+/**
+ * Page-table pages an arena of `pages` pages (its table pages included) needs: one entry per page
+ * and the sentinel.
+ */
+export function tablePages(pages: number): number {
+  return Math.ceil(((pages + 1) << Entry.SHIFT) * 4 / Page.SIZE);
+}

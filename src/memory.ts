@@ -13,8 +13,6 @@
  *   loser throws); after the lock is taken, `refresh()` shows what another worker did.
  */
 
-import { Page } from "./layout.js";
-
 /** Anything a heap can live in. */
 export type Backing = ArrayBuffer | SharedArrayBuffer | WebAssembly.Memory;
 
@@ -30,6 +28,8 @@ export type BackingKind =
   | "WebAssembly.Memory";
 
 const WASM_MAX_BYTES = 2 ** 32;
+/** A WebAssembly.Memory grows by pages of 64 KiB. */
+const WASM_PAGE_BYTES = 65536;
 
 export class LinearMemory {
   /** The object the heap was created over. */
@@ -96,7 +96,7 @@ export class LinearMemory {
       switch (this.kind) {
         case "WebAssembly.Memory": {
           const mem = this.source as WebAssembly.Memory;
-          mem.grow(Math.ceil((byteLength - current) / Page.SIZE));
+          mem.grow(Math.ceil((byteLength - current) / WASM_PAGE_BYTES));
           this.buffer = mem.buffer;
           return true;
         }

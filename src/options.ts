@@ -4,7 +4,7 @@
  * Invariants of a resolved configuration:
  * - `base` is a multiple of 16 and `base + maxBytes` lies within what the buffer can ever reach
  *   and below 2^32 (pointers are uint32).
- * - `segmentBytes` is a power of two from Page.SIZE (64 KiB) to 256 MiB.
+ * - `segmentBytes` is a power of two from two pages (16 KiB) to 256 MiB.
  */
 
 import { checkSize, describe } from "./arguments.js";
@@ -42,8 +42,8 @@ export interface HeapOptions {
    */
   shared?: boolean;
   /**
-   * Segment size: the unit the heap grows by and accounts in (default 1 MiB). A power of two
-   * from 64 KiB to 256 MiB.
+   * Segment size: the unit the heap grows by and accounts in (default 128 KiB). A power of two
+   * from 16 KiB to 256 MiB.
    */
   segmentBytes?: number;
   /**
@@ -76,8 +76,18 @@ export interface ResolvedOptions {
   leaksAtExit: boolean;
 }
 
+/**
+ * Why a context has no SharedArrayBuffer and how to get it, for errors: browsers give it only to
+ * cross-origin isolated pages and their workers.
+ */
+export const NO_SHARED_MEMORY_HELP =
+  "browsers provide it only to cross-origin isolated pages; serve the page and its workers' scripts with the headers " +
+  "Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp, and check that crossOriginIsolated is true";
+
 const DEFAULT_MAX_BYTES = 1 << 30;
-const DEFAULT_SEGMENT_BYTES = 1 << 20;
+const DEFAULT_SEGMENT_BYTES = 128 * 1024;
+/** Two pages: an arena's table page and one data page. */
+const MIN_SEGMENT_BYTES = 2 * Page.SIZE;
 const MAX_SEGMENT_BYTES = 1 << 28;
 const KNOWN = new Set(["buffer", "base", "maxBytes", "initialBytes", "shared", "segmentBytes", "check", "trace", "statsAtExit", "leaksAtExit"]);
 const TRACE_MODES = ["alloc", "free", "all"] as const;
@@ -132,8 +142,8 @@ export function resolveOptions(options: HeapOptions = {}): ResolvedOptions {
     }
   }
   const segmentBytes = options.segmentBytes === undefined ? DEFAULT_SEGMENT_BYTES : checkSize(options.segmentBytes, "createHeap: segmentBytes");
-  if (segmentBytes < Page.SIZE || segmentBytes > MAX_SEGMENT_BYTES || (segmentBytes & (segmentBytes - 1)) !== 0) {
-    throw new RangeError(`hakmem: createHeap: segmentBytes must be a power of two from 65536 to ${MAX_SEGMENT_BYTES}, got ${segmentBytes}`);
+  if (segmentBytes < MIN_SEGMENT_BYTES || segmentBytes > MAX_SEGMENT_BYTES || (segmentBytes & (segmentBytes - 1)) !== 0) {
+    throw new RangeError(`hakmem: createHeap: segmentBytes must be a power of two from ${MIN_SEGMENT_BYTES} to ${MAX_SEGMENT_BYTES}, got ${segmentBytes}`);
   }
   const segmentShift = 31 - Math.clz32(segmentBytes);
   const base = options.base === undefined ? 0 : checkSize(options.base, "createHeap: base");
@@ -169,7 +179,10 @@ export function resolveOptions(options: HeapOptions = {}): ResolvedOptions {
   let buffer: Backing;
   if (shared) {
     if (typeof SharedArrayBuffer === "undefined") {
-      throw new TypeError("hakmem: createHeap: shared: true needs SharedArrayBuffer, which this context does not provide (cross-origin isolation?)");
+      throw new TypeError(
+        `hakmem: createHeap: shared: true needs SharedArrayBuffer, which this context does not provide: ${NO_SHARED_MEMORY_HELP}. ` +
+          "(Without shared: true, createHeap() makes a heap over a resizable ArrayBuffer, which only this thread can use.)",
+      );
     }
     buffer = new SharedArrayBuffer(initialBytes, { maxByteLength: total });
   } else {

@@ -23,7 +23,7 @@
 
 import { Block, PG, Tag } from "./layout.js";
 import type { Region } from "./region.js";
-import { CLASS_CAPACITY, CLASS_EXTEND, CLASS_INV, CLASS_SHIFT, CLASS_SIZE, blockIndex } from "./size_classes.js";
+import { CLASS_CAPACITY, CLASS_EXTEND, CLASS_INV, CLASS_SHIFT, CLASS_SIZE, blockIndex, spanCapacity } from "./size_classes.js";
 
 /** PG.TAG of a page of class `cls` owned by the worker in thread slot number `slotNo`. */
 export function ownerTag(slotNo: number, cls: number): number {
@@ -31,14 +31,14 @@ export function ownerTag(slotNo: number, cls: number): number {
 }
 
 /**
- * Prepares the freshly acquired span at `e` to serve class `cls` for thread `tid`, in thread slot
- * number `slotNo`.
+ * Prepares the freshly acquired span at `e` (`pages` pages) to serve class `cls` for thread
+ * `tid`, in thread slot number `slotNo`.
  */
-export function initPage(i32: Int32Array, e: number, cls: number, tid: number, slotNo: number): void {
+export function initPage(i32: Int32Array, e: number, cls: number, tid: number, slotNo: number, pages: number): void {
   i32[e + PG.FREE] = 0;
   i32[e + PG.USED] = 0;
   i32[e + PG.RESERVED] = 0;
-  i32[e + PG.CAPACITY] = CLASS_CAPACITY[cls]!;
+  i32[e + PG.CAPACITY] = spanCapacity(cls, pages);
   Atomics.store(i32, e + PG.THREAD_FREE, 0);
   i32[e + PG.OWNER] = tid;
   i32[e + PG.NEXT] = 0;
@@ -163,7 +163,7 @@ export function pagesOwnedBy(rg: Region, tid: number): number[] {
     for (let r = 0; r < rg.mappedPages; ) {
       const e = rg.entryOfPage(r);
       if (i32[e + PG.CLASS]! >= 0 && Atomics.load(i32, e + PG.OWNER) === tid) pages.push(e);
-      r += i32[e + PG.PAGES]!;
+      r += Math.max(1, i32[e + PG.PAGES]!);
     }
   } finally {
     rg.unlock();
@@ -178,7 +178,7 @@ export function pagesOwnedBy(rg: Region, tid: number): number[] {
  * list cannot run away.
  */
 export function pageHandedOut(i32: Int32Array, e: number, cls: number): number {
-  const capacity = CLASS_CAPACITY[cls]!;
+  const capacity = Math.max(0, Math.min(CLASS_CAPACITY[cls]!, i32[e + PG.CAPACITY]!));
   const start = i32[e + PG.START]! >>> 0;
   let remote = 0;
   for (let b = Atomics.load(i32, e + PG.THREAD_FREE) >>> 0; b !== 0 && remote < capacity; b = i32[b >>> 2]! >>> 0) {

@@ -1,22 +1,26 @@
 /**
  * region — one worker's view of a heap's region: its geometry, read from or written to the
- * header, and the typed views over the backing buffer.
+ * header; the typed views over the backing buffer; where page entries and thread slots are.
  *
  * Invariants:
  * - `i32` and `u8` are fixed-length views over the whole buffer as it was at the last
  *   `refreshViews()` (fixed-length views are ~10x faster than length-tracking ones on growable
  *   buffers in V8). Whoever grows the buffer, or learns that another worker did, calls
  *   `refreshViews()`; the thread heap then copies the views it caches.
- * - Geometry (first page, page table, bias, limits) never changes after `format`.
- * - `mappedPages` is this worker's last reading of H.MAPPED_PAGES; only growth raises it.
+ * - Geometry (first page, directories, limits) never changes after `format`.
+ * - `mappedPages` is this worker's last reading of H.MAPPED_PAGES; only growth raises it. The
+ *   segment directory is written for the segments of an arena before the arena is published
+ *   (segments.ts grow), so every mapped page has its entry.
+ * - A thread slot, once made, stays where it is; the thread directory only gains entries.
  */
 
 import {
-  Bins, CLASS_TABLE_WORDS, Entry, H, HEADER_BYTES, Kind, LAYOUT_VERSION, MAGIC, MAX_THREADS,
-  NULL_ENTRY_BYTES, PG, Page, T, TC, THREAD_SLOT_WORDS, ThreadState,
+  Bins, CLASS_TABLE_WORDS, Entry, H, HEADER_BYTES, LAYOUT_VERSION, MAGIC, MAX_THREADS,
+  NULL_ENTRY_BYTES, Kind, PG, Page, SLOTS_PER_PAGE, T, TC, THREAD_SLOT_WORDS, ThreadState,
 } from "./layout.js";
 import { lock, unlock } from "./lock.js";
 import { LinearMemory } from "./memory.js";
+import { acquireSpanLocked } from "./segments.js";
 import { NUM_CLASSES, SMALL_CLASS } from "./size_classes.js";
 import { initCache } from "./thread_cache.js";
 
@@ -61,18 +65,19 @@ export class Region {
   readonly firstPage: number;
   /** Data pages the region can ever hold. */
   readonly maxPages: number;
-  /** Word index of the first span bin, the segment table and the first page entry. */
+  /** Segments the region can ever hold (entries of the segment directory). */
+  readonly maxSegments: number;
+  /** Word index of the first span bin. */
   readonly binsWord: number;
   readonly classTableWord: number;
   /** Word index of the abandoned-page list heads (one per size class, under the heap lock). */
   readonly abandonedWord: number;
-  readonly threadsWord: number;
-  readonly segmentsWord: number;
-  readonly pageTableWord: number;
+  /** Word index of the thread directory (MAX_THREADS words: the word index of each slot, or 0). */
+  readonly threadDirWord: number;
+  /** Word index of the segment directory (one word per segment: its arena's page-table bias). */
+  readonly dirWord: number;
   /** Word index of the all-zero entry used as "no page". */
   readonly nullEntry: number;
-  /** Entry of the page holding byte offset p: `((p >>> Page.SHIFT) << Entry.SHIFT) + pageBias`. */
-  readonly pageBias: number;
   /** Absolute byte offset of the first data page. */
   readonly dataStart: number;
   /** Bytes of the region before the first data page. */
@@ -83,7 +88,7 @@ export class Region {
   mappedPages = 0;
   /** Thread id of the worker using this view (set when it claims its slot), the lock's holder id. */
   tid = NO_THREAD;
-  /** Its thread slot's number: 1 + the slot's index in the thread table (PG.TAG names owners by it). */
+  /** Its thread slot's number: 1 + the slot's index in the thread directory (PG.TAG names owners by it). */
   slotNo = 0;
 
   private constructor(memory: LinearMemory | null, base: number, maxBytes: number, segmentShift: number) {
@@ -96,7 +101,7 @@ export class Region {
 
     const end = base + maxBytes;
     const upperPages = Math.max(0, Math.floor(end / Page.SIZE) - Math.ceil(base / Page.SIZE));
-    const maxSegments = Math.ceil(upperPages / (1 << this.segmentPageShift)) || 1;
+    this.maxSegments = Math.ceil(upperPages / (1 << this.segmentPageShift)) || 1;
     let off = base + HEADER_BYTES;
     this.nullEntry = off >>> 2;
     off += NULL_ENTRY_BYTES;
@@ -106,17 +111,14 @@ export class Region {
     off = alignUp(off + CLASS_TABLE_WORDS * 4, 64);
     this.abandonedWord = off >>> 2;
     off = alignUp(off + NUM_CLASSES * 4, 64);
-    this.threadsWord = off >>> 2;
-    off += MAX_THREADS * THREAD_SLOT_WORDS * 4;
-    this.segmentsWord = off >>> 2;
-    off = alignUp(off + maxSegments * 4, 64);
-    this.pageTableWord = off >>> 2;
-    off += upperPages * Entry.WORDS * 4;
+    this.threadDirWord = off >>> 2;
+    off += MAX_THREADS * 4;
+    this.dirWord = off >>> 2;
+    off += this.maxSegments * 4;
     this.firstPage = Math.ceil(off / Page.SIZE);
     this.maxPages = Math.max(0, Math.floor(end / Page.SIZE) - this.firstPage);
     this.dataStart = this.firstPage * Page.SIZE;
     this.metadataBytes = this.dataStart - base;
-    this.pageBias = this.pageTableWord - (this.firstPage << Entry.SHIFT);
     this.i32 = new Int32Array(0);
     this.u8 = new Uint8Array(0);
   }
@@ -130,14 +132,9 @@ export class Region {
     r.refreshViews();
     const i32 = r.i32;
     const h = r.hdr;
-    // Zero the metadata: a given buffer may hold anything. Page entries start free and naming
-    // themselves (PG.CLASS 0 would read as a size class, PG.HEAD 0 as word 0 of the buffer).
-    i32.fill(0, h, r.pageTableWord + r.maxPages * Entry.WORDS);
-    for (let p = 0; p < r.maxPages; p++) {
-      const e = r.pageTableWord + p * Entry.WORDS;
-      i32[e + PG.HEAD] = e;
-      i32[e + PG.CLASS] = Kind.FREE;
-    }
+    // Zero the metadata: a given buffer may hold anything. (Page entries are written by each
+    // growth for the pages it maps.)
+    i32.fill(0, h, r.dirWord + r.maxSegments);
     i32[h + H.MAGIC] = MAGIC;
     i32[h + H.VERSION] = LAYOUT_VERSION;
     i32[h + H.BASE] = config.base;
@@ -148,9 +145,8 @@ export class Region {
     i32[h + H.FIRST_PAGE] = r.firstPage;
     i32[h + H.MAPPED_PAGES] = 0;
     i32[h + H.BINS] = (r.binsWord << 2) - config.base;
-    i32[h + H.THREADS] = (r.threadsWord << 2) - config.base;
-    i32[h + H.SEGMENTS] = (r.segmentsWord << 2) - config.base;
-    i32[h + H.PAGE_TABLE] = (r.pageTableWord << 2) - config.base;
+    i32[h + H.THREADS] = (r.threadDirWord << 2) - config.base;
+    i32[h + H.DIRECTORY] = (r.dirWord << 2) - config.base;
     i32[h + H.CLASS_TABLE] = (r.classTableWord << 2) - config.base;
     i32[h + H.ABANDONED] = (r.abandonedWord << 2) - config.base;
     for (let i = 0; i < CLASS_TABLE_WORDS; i++) i32[r.classTableWord + i] = SMALL_CLASS[i]!;
@@ -194,9 +190,13 @@ export class Region {
     }
   }
 
-  /** Takes the heap lock (H.LOCK) for this worker. */
+  /**
+   * Takes the heap lock (H.LOCK) for this worker, then takes in growth by others: what the lock
+   * guards (bins, arenas' page tables) may lie in pages another worker's growth mapped.
+   */
   lock(): void {
     lock(this.i32, this.hdr + H.LOCK, this.tid);
+    this.sync();
   }
 
   unlock(): void {
@@ -218,30 +218,37 @@ export class Region {
     }
   }
 
-  /** Word index of the entry of relative data page `r` (0 = first data page). */
+  /** Word index of the entry of relative data page `r` (0 = first data page; r < mappedPages). */
   entryOfPage(r: number): number {
-    return this.pageTableWord + (r << Entry.SHIFT);
+    return this.i32[this.dirWord + (r >>> this.segmentPageShift)]! + ((this.firstPage + r) << Entry.SHIFT);
   }
 
-  /** Relative data page of the entry at word index `e`. */
-  pageOfEntry(e: number): number {
-    return (e - this.pageTableWord) >> Entry.SHIFT;
+  /** Word index of the entry of the page holding byte `p` (a mapped data byte). */
+  entryOf(p: number): number {
+    return this.i32[this.dirWord + ((p - this.dataStart) >>> this.segmentShift)]! + ((p >>> Page.SHIFT) << Entry.SHIFT);
   }
 
-  /** Absolute byte offset of the first byte of the page whose entry is `e`. */
-  startOfEntry(e: number): number {
-    return (this.firstPage + this.pageOfEntry(e)) * Page.SIZE;
+  /** Relative data page of the span head at entry `e` (from its PG.START). */
+  pageOfHead(e: number): number {
+    return ((this.i32[e + PG.START]! >>> 0) >>> Page.SHIFT) - this.firstPage;
+  }
+
+  /** Word index of thread slot `t` (0..MAX_THREADS), or 0 while it has not been made. */
+  slotWord(t: number): number {
+    return Atomics.load(this.i32, this.threadDirWord + t);
   }
 
   /**
    * Claims a free slot of the thread table for a new thread heap, with a fresh thread id, and
-   * points its current pages at the null entry. Returns the slot's word index.
-   * @throws Error when all MAX_THREADS slots are taken.
+   * points its current pages at the null entry. Makes slots (a page of them) when all made are
+   * taken. Returns the slot's word index.
+   * @throws Error when all MAX_THREADS slots are taken, or the heap has no page left for slots.
    */
   claimThreadSlot(): number {
-    const i32 = this.i32;
     for (let t = 0; t < MAX_THREADS; t++) {
-      const slot = this.threadsWord + t * THREAD_SLOT_WORDS;
+      let slot = this.slotWord(t);
+      if (slot === 0) slot = this.makeSlots(t);
+      const i32 = this.i32;
       if (Atomics.compareExchange(i32, slot + T.STATE, ThreadState.FREE, ThreadState.ALIVE) === ThreadState.FREE) {
         const tid = Atomics.add(i32, this.hdr + H.NEXT_TID, 1) + 1;
         this.tid = tid;
@@ -255,10 +262,36 @@ export class Region {
     throw new Error(`hakmem: all ${MAX_THREADS} thread slots of the heap are in use`);
   }
 
+  /**
+   * Makes the page of thread slots that slot `t` belongs to, unless another worker did meanwhile
+   * (under the heap lock). Returns the word index of slot `t`.
+   */
+  private makeSlots(t: number): number {
+    this.lock();
+    try {
+      if (this.i32[this.threadDirWord + t] === 0) {
+        const e = acquireSpanLocked(this, 1, Kind.META); // may grow the buffer
+        if (e === 0) throw new Error("hakmem: the heap has no page left for a thread slot");
+        const i32 = this.i32;
+        const words = (i32[e + PG.START]! >>> 0) >>> 2;
+        i32.fill(0, words, words + (Page.SIZE >>> 2)); // every slot FREE, no thread id
+        const first = t - (t % SLOTS_PER_PAGE);
+        for (let k = 0; k < SLOTS_PER_PAGE && first + k < MAX_THREADS; k++) {
+          Atomics.store(i32, this.threadDirWord + first + k, words + k * THREAD_SLOT_WORDS);
+        }
+        i32[this.hdr + H.SLOTS] = Math.max(i32[this.hdr + H.SLOTS]!, Math.min(MAX_THREADS, first + SLOTS_PER_PAGE));
+      }
+      return this.i32[this.threadDirWord + t]!;
+    } finally {
+      this.unlock();
+    }
+  }
+
   /** The occupied slot (alive, or ended and not yet reclaimed) of the thread with id `tid`, or -1. */
   slotOfThread(tid: number): number {
     for (let t = 0; t < MAX_THREADS; t++) {
-      const slot = this.threadsWord + t * THREAD_SLOT_WORDS;
+      const slot = this.slotWord(t);
+      if (slot === 0) break;
       if (Atomics.load(this.i32, slot + T.STATE) !== ThreadState.FREE && Atomics.load(this.i32, slot + T.TID) === tid) return slot;
     }
     return -1;
@@ -268,7 +301,8 @@ export class Region {
   liveThreads(): number[] {
     const ids: number[] = [];
     for (let t = 0; t < MAX_THREADS; t++) {
-      const slot = this.threadsWord + t * THREAD_SLOT_WORDS;
+      const slot = this.slotWord(t);
+      if (slot === 0) break;
       if (Atomics.load(this.i32, slot + T.STATE) !== ThreadState.FREE) ids.push(Atomics.load(this.i32, slot + T.TID));
     }
     return ids;
@@ -281,6 +315,6 @@ export class Region {
   }
 }
 
-if (T.CURRENT + NUM_CLASSES > T.CACHE || T.CACHE + NUM_CLASSES * TC.WORDS > THREAD_SLOT_WORDS) {
+if (T.CURRENT + NUM_CLASSES > T.CACHE || T.CACHE + NUM_CLASSES * TC.WORDS > THREAD_SLOT_WORDS || SLOTS_PER_PAGE < 1) {
   throw new Error("hakmem: layout: the thread slot is too small for the size classes");
 }

@@ -1,26 +1,36 @@
 /**
  * segments — the page-span allocator shared by all workers: acquire and release runs of pages,
- * keep free runs for reuse, grow the buffer one segment at a time when none fits.
+ * keep free runs for reuse, grow the buffer by an arena of whole segments when none fits.
  *
- * Basic design: the data pages form a sequence of spans, each either in use (a small page of a
- * size class, or a large block) or free. Free spans sit in bins by length (exact bins for 1..16
- * pages, one bin per power of two above) and are coalesced with free neighbours when released,
- * so no two free spans are ever adjacent. A request takes the first span that fits from the
- * smallest bin that can hold it and returns the tail to the bins. Segments (the seed's
- * SuperSlabs; 1 MiB by default) are the unit of growth and of accounting: the segment table
- * counts pages in use per segment, so a segment with none is "cached" — kept for reuse, never
- * handed back, because a buffer cannot shrink and churning memory is what the seed regretted.
+ * Basic design: the data pages form arenas, one per growth of the buffer, each a run of whole
+ * segments (the seed's SuperSlabs; 128 KiB by default) whose first pages hold the arena's page
+ * table. Within an arena the pages form a sequence of spans, each in use (a small page of a size
+ * class, a large block, or metadata) or free. Free spans sit in bins by length (exact bins for
+ * 1..16 pages, one bin per power of two above) and are coalesced with free neighbours when
+ * released, so no two free spans are ever adjacent. A request takes the first span that fits
+ * from the smallest bin that can hold it and returns the tail to the bins. A request no free span
+ * fits grows the buffer: a new arena at least as large as the request and a quarter of what is
+ * mapped (fewer, larger growths), in whole segments. Memory is never handed back, because a
+ * buffer cannot shrink and churning memory is what the seed regretted; a segment with no page in
+ * use is "cached".
  *
  * Invariants (all under the heap lock, H.LOCK):
- * - Every mapped page belongs to exactly one span. For a span in use, every page's PG.HEAD is
- *   the head entry and the head's PG.CLASS is a size class or Kind.LARGE. For a free span, its
- *   head and its last page carry PG.CLASS = Kind.FREE, PG.PAGES = length and PG.HEAD = head.
+ * - Every mapped page belongs to exactly one span, and spans never cross arenas. For a span in
+ *   use, every page's PG.HEAD is the head entry and the head's PG.CLASS is a size class,
+ *   Kind.LARGE or Kind.META; PG.START is its first byte. For a free span, its head and its last
+ *   page carry PG.CLASS = Kind.FREE, PG.PAGES = length and PG.HEAD = head; the head's PG.START
+ *   is its first byte; its other pages name some entry of the arena in PG.HEAD.
+ * - An arena starts with its table pages (a Kind.META span) and its table ends with a sentinel
+ *   entry (Kind.META, PG.HEAD = itself): the entry before a data page and the entry after a
+ *   span's last page are always entries of the same arena, and never free across its ends.
  * - A free span is in exactly one bin: binOf(length); bins are doubly linked via PG.NEXT/PG.PREV.
- * - H.PAGES_IN_USE = sum of the lengths of spans in use = sum of the segment table.
- * - H.MAPPED_PAGES only grows; every growth of the buffer bumps H.GROWTHS.
+ * - H.PAGES_IN_USE = sum of the lengths of the spans in use for blocks (small pages and large
+ *   blocks); H.META_PAGES = sum of the lengths of the metadata spans.
+ * - H.MAPPED_PAGES only grows, and only once a new arena's table and directory entries are
+ *   complete; every growth of the buffer bumps H.GROWTHS.
  */
 
-import { Bins, Entry, H, Kind, PG, Page } from "./layout.js";
+import { Bins, Entry, H, Kind, PG, Page, tablePages } from "./layout.js";
 import { initPage } from "./pages.js";
 import type { Region } from "./region.js";
 
@@ -33,36 +43,44 @@ export function binOf(pages: number): number {
 /**
  * Acquires a span of `pages` pages whose first page number is a multiple of `alignPages`, marks
  * it in use with PG.CLASS = `kind` and returns its head entry, or 0 when the region cannot hold
- * it. A small page (kind >= 0) is set up for its owner `owner` under the lock, so that a worker
- * terminated right after still owns it (and reclaimThread finds it). The caller refreshes its
- * views: the buffer may have grown.
+ * it. A small page (kind >= 0) is set up for this region's worker (rg.tid, rg.slotNo) under the
+ * lock, so that a worker terminated right after still owns it (and reclaimThread finds it). The
+ * caller refreshes its views: the buffer may have grown.
  */
 export function acquireSpan(rg: Region, pages: number, kind: number, alignPages = 1): number {
   rg.lock();
   try {
-    const need = pages + alignPages - 1;
-    let e = takeFree(rg, need);
-    if (e === 0 && grow(rg, need)) e = takeFree(rg, need);
-    if (e === 0) return 0;
-    const i32 = rg.i32;
-    let total = i32[e + PG.PAGES]!;
-    if (alignPages > 1) {
-      const pad = (alignPages - ((rg.firstPage + rg.pageOfEntry(e)) % alignPages)) % alignPages;
-      if (pad > 0) {
-        insertFree(rg, e, pad);
-        e += pad * Entry.WORDS;
-        total -= pad;
-      }
-    }
-    if (total > pages) insertFree(rg, e + pages * Entry.WORDS, total - pages);
-    const owner = kind >= 0 ? rg.tid : 0;
-    if (kind >= 0) initPage(i32, e, kind, owner, rg.slotNo);
-    else i32[e + PG.TAG] = 0;
-    markInUse(rg, e, pages, kind, owner);
-    return e;
+    return acquireSpanLocked(rg, pages, kind, alignPages);
   } finally {
     rg.unlock();
   }
+}
+
+/** acquireSpan, for a caller that holds the heap lock. */
+export function acquireSpanLocked(rg: Region, pages: number, kind: number, alignPages = 1): number {
+  const need = pages + alignPages - 1;
+  let e = takeFree(rg, need);
+  if (e === 0 && grow(rg, need)) e = takeFree(rg, need);
+  if (e === 0) return 0;
+  const i32 = rg.i32;
+  let total = i32[e + PG.PAGES]!;
+  let start = i32[e + PG.START]! >>> 0;
+  if (alignPages > 1) {
+    const pad = (alignPages - ((start >>> Page.SHIFT) % alignPages)) % alignPages;
+    if (pad > 0) {
+      insertFree(rg, e, pad, start);
+      e += pad * Entry.WORDS;
+      start += pad * Page.SIZE;
+      total -= pad;
+    }
+  }
+  if (total > pages) insertFree(rg, e + pages * Entry.WORDS, total - pages, start + pages * Page.SIZE);
+  const owner = kind >= 0 ? rg.tid : 0;
+  i32[e + PG.START] = start | 0;
+  if (kind >= 0) initPage(i32, e, kind, owner, rg.slotNo, pages);
+  else i32[e + PG.TAG] = 0;
+  markInUse(rg, e, pages, kind, owner);
+  return e;
 }
 
 /** Returns the span whose head entry is `e` to the free bins, coalescing with free neighbours. */
@@ -73,7 +91,7 @@ export function releaseSpan(rg: Region, e: number): void {
     // free() of a pointer into it could still take it for a page of that worker.
     Atomics.store(rg.i32, e + PG.TAG, 0);
     Atomics.store(rg.i32, e + PG.OWNER, 0);
-    countInUse(rg, rg.pageOfEntry(e), rg.i32[e + PG.PAGES]!, -1);
+    countInUse(rg, -rg.i32[e + PG.PAGES]!);
     releaseLocked(rg, e);
   } finally {
     rg.unlock();
@@ -91,8 +109,9 @@ export function shrinkSpan(rg: Region, e: number, keep: number): void {
     i32[e + PG.PAGES] = keep;
     i32[tail + PG.PAGES] = pages - keep;
     i32[tail + PG.CLASS] = i32[e + PG.CLASS]!;
+    i32[tail + PG.START] = ((i32[e + PG.START]! >>> 0) + keep * Page.SIZE) | 0;
     for (let i = 0; i < pages - keep; i++) i32[tail + i * Entry.WORDS + PG.HEAD] = tail;
-    countInUse(rg, rg.pageOfEntry(tail), pages - keep, -1);
+    countInUse(rg, keep - pages);
     releaseLocked(rg, tail);
   } finally {
     rg.unlock();
@@ -108,17 +127,16 @@ export function growSpanInPlace(rg: Region, e: number, pages: number): boolean {
   try {
     const i32 = rg.i32;
     const have = i32[e + PG.PAGES]!;
-    const next = e + have * Entry.WORDS;
-    if (rg.pageOfEntry(next) >= rg.mappedPages) return false;
+    const next = e + have * Entry.WORDS; // a page of the same arena, or its sentinel (never free)
     if (i32[next + PG.CLASS] !== Kind.FREE || i32[next + PG.HEAD] !== next) return false;
     const avail = i32[next + PG.PAGES]!;
     if (have + avail < pages) return false;
     unlinkFree(rg, next);
     const extra = pages - have;
-    if (avail > extra) insertFree(rg, next + extra * Entry.WORDS, avail - extra);
+    if (avail > extra) insertFree(rg, next + extra * Entry.WORDS, avail - extra, (i32[next + PG.START]! >>> 0) + extra * Page.SIZE);
     for (let i = 0; i < extra; i++) i32[next + i * Entry.WORDS + PG.HEAD] = e;
     i32[e + PG.PAGES] = pages;
-    countInUse(rg, rg.pageOfEntry(next), extra, 1);
+    countInUse(rg, extra);
     return true;
   } finally {
     rg.unlock();
@@ -126,24 +144,14 @@ export function growSpanInPlace(rg: Region, e: number, pages: number): boolean {
 }
 
 /**
- * Makes all mapped pages one free span, forgetting every span in use. Only for a heap that no
- * other worker is using.
+ * Makes every page but the metadata free, forgetting every span in use: per arena, each run of
+ * pages between metadata spans becomes one free span. Only for a heap that no other worker is
+ * using.
  */
 export function resetSpans(rg: Region): void {
   rg.lock();
   try {
-    const i32 = rg.i32;
-    i32.fill(0, rg.binsWord, rg.binsWord + Bins.COUNT);
-    const segs = segmentCount(rg, rg.maxPages);
-    i32.fill(0, rg.segmentsWord, rg.segmentsWord + segs);
-    i32.fill(0, rg.pageTableWord, rg.pageTableWord + rg.mappedPages * Entry.WORDS);
-    i32[rg.hdr + H.PAGES_IN_USE] = 0;
-    // Every mapped page's PG.HEAD must name an entry of the table (see layout.ts).
-    for (let r = 0; r < rg.mappedPages; r++) {
-      i32[rg.entryOfPage(r) + PG.HEAD] = rg.pageTableWord;
-      i32[rg.entryOfPage(r) + PG.CLASS] = Kind.FREE;
-    }
-    if (rg.mappedPages > 0) insertFree(rg, rg.pageTableWord, rg.mappedPages);
+    rebuild(rg, (e) => rg.i32[e + PG.CLASS] === Kind.META);
   } finally {
     rg.unlock();
   }
@@ -157,54 +165,75 @@ export function ensureMapped(rg: Region, pages: number): boolean {
   rg.lock();
   try {
     rg.sync();
-    return pages <= rg.mappedPages || grow(rg, pages - rg.mappedPages);
+    const more = pages - rg.mappedPages;
+    return more <= 0 || grow(rg, Math.max(1, more - tablePages(more)), true);
   } finally {
     rg.unlock();
   }
 }
 
 /**
- * Rebuilds the span bins, the segment table and the pages-in-use count from the page table,
- * after a worker was terminated inside the heap lock (its operation may have stopped half way).
- * A span in use is recognised by its head: PG.CLASS not free, PG.HEAD naming itself, a length
- * that fits. Every other page is free, and runs of free pages become free spans. An operation
- * cut short before it marked its span in use leaves that span free; one cut short after may
- * leave a few pages counted in use that nobody owns (a leak, not a corruption). Call it with the
- * lock held; it releases it.
+ * Rebuilds the span bins and the pages-in-use counts from the page table, after a worker was
+ * terminated inside the heap lock (its operation may have stopped half way). A span in use is
+ * recognised by its head: PG.CLASS not free, PG.HEAD naming itself and every page of it naming
+ * it, a length within the mapped pages. Every other page is free, and runs of free pages become
+ * free spans. An operation cut short before it marked its span in use leaves that span free; one
+ * cut short after may leave a few pages counted in use that nobody owns (a leak, not a
+ * corruption). Call it with the lock held; it releases it.
  */
 export function repairSpans(rg: Region): void {
   // The caller took the lock over from the dead worker (takeOverLock).
   try {
-    const i32 = rg.i32;
-    i32.fill(0, rg.binsWord, rg.binsWord + Bins.COUNT);
-    i32.fill(0, rg.segmentsWord, rg.segmentsWord + segmentCount(rg, rg.maxPages));
-    i32[rg.hdr + H.PAGES_IN_USE] = 0;
-    let freeStart = -1;
-    const flushFree = (end: number): void => {
-      if (freeStart < 0) return;
-      const head = rg.entryOfPage(freeStart);
-      for (let r = freeStart; r < end; r++) i32[rg.entryOfPage(r) + PG.HEAD] = head;
-      insertFree(rg, head, end - freeStart);
-      freeStart = -1;
-    };
-    for (let r = 0; r < rg.mappedPages; ) {
-      const e = rg.entryOfPage(r);
+    rebuild(rg, (e, r) => {
+      const i32 = rg.i32;
       const n = i32[e + PG.PAGES]!;
-      if (i32[e + PG.CLASS] !== Kind.FREE && i32[e + PG.HEAD] === e && n > 0 && r + n <= rg.mappedPages) {
-        flushFree(r);
-        for (let k = 0; k < n; k++) i32[e + k * Entry.WORDS + PG.HEAD] = e;
-        countInUse(rg, r, n, 1);
-        r += n;
-      } else {
-        i32[e + PG.CLASS] = Kind.FREE;
-        if (freeStart < 0) freeStart = r;
-        r++;
-      }
-    }
-    flushFree(rg.mappedPages);
+      if (i32[e + PG.CLASS] === Kind.FREE || i32[e + PG.HEAD] !== e || !(n > 0 && r + n <= rg.mappedPages)) return false;
+      for (let k = 1; k < n; k++) if (i32[e + k * Entry.WORDS + PG.HEAD] !== e) return false;
+      return true;
+    });
   } finally {
     rg.unlock();
   }
+}
+
+/**
+ * Walks the mapped pages and keeps the spans `inUse` says are in use (by head entry and relative
+ * page); every other page becomes free, each run of them one free span (runs end at spans in use,
+ * and so at each arena's table pages). Rebuilds the bins and H.PAGES_IN_USE. Lock held.
+ */
+function rebuild(rg: Region, inUse: (e: number, r: number) => boolean): void {
+  const i32 = rg.i32;
+  i32.fill(0, rg.binsWord, rg.binsWord + Bins.COUNT);
+  i32[rg.hdr + H.PAGES_IN_USE] = 0;
+  i32[rg.hdr + H.META_PAGES] = 0;
+  let freeHead = 0;
+  let freeStart = -1;
+  const flushFree = (end: number): void => {
+    if (freeStart < 0) return;
+    for (let r = freeStart; r < end; r++) i32[rg.entryOfPage(r) + PG.HEAD] = freeHead;
+    insertFree(rg, freeHead, end - freeStart, (rg.firstPage + freeStart) * Page.SIZE);
+    freeStart = -1;
+  };
+  for (let r = 0; r < rg.mappedPages; ) {
+    const e = rg.entryOfPage(r);
+    if (inUse(e, r)) {
+      flushFree(r);
+      const n = i32[e + PG.PAGES]!;
+      if (i32[e + PG.CLASS] === Kind.META) i32[rg.hdr + H.META_PAGES] += n;
+      else countInUse(rg, n);
+      r += n;
+    } else {
+      i32[e + PG.CLASS] = Kind.FREE;
+      i32[e + PG.OWNER] = 0;
+      i32[e + PG.TAG] = 0;
+      if (freeStart < 0) {
+        freeStart = r;
+        freeHead = e;
+      }
+      r++;
+    }
+  }
+  flushFree(rg.mappedPages);
 }
 
 /** Number of segments that `pages` data pages touch. */
@@ -227,7 +256,8 @@ function takeFree(rg: Region, pages: number): number {
   return 0;
 }
 
-function insertFree(rg: Region, e: number, pages: number): void {
+/** Makes the `pages` pages from entry `e` (first byte `start`) a free span in its bin. */
+function insertFree(rg: Region, e: number, pages: number, start: number): void {
   const i32 = rg.i32;
   const last = e + (pages - 1) * Entry.WORDS;
   i32[e + PG.CLASS] = Kind.FREE;
@@ -235,7 +265,7 @@ function insertFree(rg: Region, e: number, pages: number): void {
   i32[e + PG.TAG] = 0;
   i32[e + PG.PAGES] = pages;
   i32[e + PG.HEAD] = e;
-  i32[e + PG.START] = rg.startOfEntry(e) | 0;
+  i32[e + PG.START] = start | 0;
   i32[last + PG.CLASS] = Kind.FREE;
   i32[last + PG.PAGES] = pages;
   i32[last + PG.HEAD] = e;
@@ -262,8 +292,8 @@ function markInUse(rg: Region, e: number, pages: number, kind: number, owner: nu
   i32[e + PG.CLASS] = kind;
   i32[e + PG.OWNER] = owner;
   i32[e + PG.PAGES] = pages;
-  i32[e + PG.START] = rg.startOfEntry(e) | 0;
-  countInUse(rg, rg.pageOfEntry(e), pages, 1);
+  if (kind === Kind.META) i32[rg.hdr + H.META_PAGES] += pages;
+  else countInUse(rg, pages);
 }
 
 /** Makes the span at `e` (no longer counted in use) free, joined with free neighbours. */
@@ -271,82 +301,85 @@ function releaseLocked(rg: Region, e: number): void {
   const i32 = rg.i32;
   let head = e;
   let pages = i32[e + PG.PAGES]!;
+  let start = i32[e + PG.START]! >>> 0;
   i32[e + PG.CLASS] = Kind.FREE;
-  if (rg.pageOfEntry(e) > 0) {
-    const left = e - Entry.WORDS;
-    const lh = i32[left + PG.HEAD]!;
-    if (i32[lh + PG.CLASS] === Kind.FREE && lh + (i32[lh + PG.PAGES]! - 1) * Entry.WORDS === left) {
-      unlinkFree(rg, lh);
-      pages += i32[lh + PG.PAGES]!;
-      head = lh;
-    }
+  // The entry before a data page is one of the same arena (its table pages come first).
+  const left = e - Entry.WORDS;
+  const lh = i32[left + PG.HEAD]!;
+  if (i32[lh + PG.CLASS] === Kind.FREE && lh + (i32[lh + PG.PAGES]! - 1) * Entry.WORDS === left) {
+    unlinkFree(rg, lh);
+    pages += i32[lh + PG.PAGES]!;
+    head = lh;
+    start = i32[lh + PG.START]! >>> 0;
   }
+  // The entry after the span's last page is one of the same arena, or its sentinel (never free).
   const right = e + i32[e + PG.PAGES]! * Entry.WORDS;
-  if (rg.pageOfEntry(right) < rg.mappedPages && i32[right + PG.CLASS] === Kind.FREE && i32[right + PG.HEAD] === right) {
+  if (i32[right + PG.CLASS] === Kind.FREE && i32[right + PG.HEAD] === right) {
     unlinkFree(rg, right);
     pages += i32[right + PG.PAGES]!;
   }
-  insertFree(rg, head, pages);
+  insertFree(rg, head, pages, start);
 }
 
-/** Adds `sign` x the pages [first, first + pages) to the pages-in-use counts. */
-function countInUse(rg: Region, first: number, pages: number, sign: number): void {
+/** Adds `pages` (negative: takes them away) to the pages in use, and keeps the peak. */
+function countInUse(rg: Region, pages: number): void {
   const i32 = rg.i32;
-  const shift = rg.segmentPageShift;
-  let p = first;
-  const end = first + pages;
-  while (p < end) {
-    const seg = p >>> shift;
-    const segEnd = Math.min(end, (seg + 1) << shift);
-    i32[rg.segmentsWord + seg] += sign * (segEnd - p);
-    p = segEnd;
-  }
-  const inUse = (i32[rg.hdr + H.PAGES_IN_USE] += sign * pages);
+  const inUse = (i32[rg.hdr + H.PAGES_IN_USE] += pages);
   if (inUse > i32[rg.hdr + H.PEAK_PAGES_IN_USE]!) i32[rg.hdr + H.PEAK_PAGES_IN_USE] = inUse;
 }
 
 /**
- * Maps enough new pages at the end for a free span of `pages` pages, and at least a quarter
- * more than are mapped, in whole segments, where the buffer allows (else just enough). Returns
- * false, changing nothing, when it cannot.
+ * Maps a new arena at the end: room for a free span of `pages` pages after the arena's table, and
+ * (unless `exact`) at least a quarter more than is mapped, in whole segments, where the buffer
+ * allows (else just enough). Returns false, changing nothing, when it cannot.
  */
-function grow(rg: Region, pages: number): boolean {
+function grow(rg: Region, pages: number, exact = false): boolean {
   rg.sync();
-  const i32 = rg.i32;
   const mapped = rg.mappedPages;
-  // A free span that ends at the mapped end will coalesce with the new pages.
-  let tailFree = 0;
-  if (mapped > 0) {
-    const last = rg.entryOfPage(mapped - 1);
-    const lh = i32[last + PG.HEAD]!;
-    if (i32[lh + PG.CLASS] === Kind.FREE && lh + (i32[lh + PG.PAGES]! - 1) * Entry.WORDS === last) {
-      tailFree = i32[lh + PG.PAGES]!;
-    }
-  }
-  const minimum = mapped + pages - tailFree;
-  if (minimum > rg.maxPages) return false;
   const segPages = 1 << rg.segmentPageShift;
-  // Grow by at least a quarter of what is mapped (whole segments): fewer, larger growths.
-  const wanted = Math.max(minimum, mapped + (mapped >>> 2));
-  const rounded = Math.min(rg.maxPages, Math.ceil(wanted / segPages) * segPages);
-  let target = rounded;
+  const room = rg.maxPages - mapped;
+  // Fewest whole segments whose pages hold `pages` data pages besides the arena's own table (or,
+  // at the region's end, what is left, if that holds them).
+  let minimum = Math.ceil(pages / segPages) * segPages;
+  while (minimum - tablePages(minimum) < pages) minimum += segPages;
+  if (minimum > room && room - tablePages(room) >= pages) minimum = room;
+  if (minimum > room) return false;
+  // Grow by at least a quarter of what is mapped (whole segments): fewer, larger arenas.
+  const wanted = exact ? minimum : Math.max(minimum, Math.ceil((mapped >>> 2) / segPages) * segPages);
+  let arena = Math.min(room, wanted);
   const before = rg.memory.byteLength;
-  if (!rg.memory.growTo((rg.firstPage + target) * Page.SIZE)) {
-    target = minimum;
-    if (!rg.memory.growTo((rg.firstPage + target) * Page.SIZE)) return false;
+  const startPage = rg.firstPage + mapped;
+  if (!rg.memory.growTo((startPage + arena) * Page.SIZE)) {
+    arena = minimum;
+    if (!rg.memory.growTo((startPage + arena) * Page.SIZE)) return false;
   }
   rg.refreshViews();
-  const w = rg.i32;
-  if (rg.memory.byteLength !== before) w[rg.hdr + H.GROWTHS] += 1;
-  // The new pages form a free span, complete before it is published: a worker terminated in
-  // between leaves either no new pages or a free span that repairSpans recognises.
-  const e = rg.entryOfPage(mapped);
-  const n = target - mapped;
-  for (let i = 0; i < n; i++) w[e + i * Entry.WORDS + PG.HEAD] = e;
-  w[e + PG.CLASS] = Kind.FREE;
-  w[e + PG.PAGES] = n;
-  Atomics.store(w, rg.hdr + H.MAPPED_PAGES, target);
-  rg.mappedPages = target;
-  releaseLocked(rg, e); // joins the free tail, if any
+  const i32 = rg.i32;
+  if (rg.memory.byteLength !== before) i32[rg.hdr + H.GROWTHS] += 1;
+  // The arena's table in its first pages; entry k describes page startPage + k.
+  const table = (startPage * Page.SIZE) >>> 2;
+  const meta = tablePages(arena);
+  const bias = table - (startPage << Entry.SHIFT);
+  i32.fill(0, table, table + (arena + 1) * Entry.WORDS);
+  for (let k = 0; k < meta; k++) i32[table + k * Entry.WORDS + PG.HEAD] = table;
+  i32[table + PG.CLASS] = Kind.META;
+  i32[table + PG.PAGES] = meta;
+  i32[table + PG.START] = (startPage * Page.SIZE) | 0;
+  const sentinel = table + arena * Entry.WORDS;
+  i32[sentinel + PG.HEAD] = sentinel;
+  i32[sentinel + PG.CLASS] = Kind.META;
+  i32[sentinel + PG.PAGES] = 1;
+  i32[sentinel + PG.START] = ((startPage + arena) * Page.SIZE) | 0;
+  const free = table + meta * Entry.WORDS;
+  for (let k = meta; k < arena; k++) i32[table + k * Entry.WORDS + PG.HEAD] = free;
+  i32[free + PG.CLASS] = Kind.FREE;
+  i32[free + PG.PAGES] = arena - meta;
+  for (let s = mapped >>> rg.segmentPageShift; s < (mapped + arena + segPages - 1) >>> rg.segmentPageShift; s++) i32[rg.dirWord + s] = bias;
+  // Complete before it is published: a worker terminated in between leaves either no new pages or
+  // an arena that repairSpans reads right.
+  Atomics.store(i32, rg.hdr + H.MAPPED_PAGES, mapped + arena);
+  rg.mappedPages = mapped + arena;
+  i32[rg.hdr + H.META_PAGES] += meta;
+  insertFree(rg, free, arena - meta, (startPage + meta) * Page.SIZE);
   return true;
 }

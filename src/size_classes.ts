@@ -6,12 +6,14 @@
  * whole pages).
  *
  * Invariants:
- * - Every class size is a multiple of 16, except class 0 (8 bytes); pages start 64 KiB aligned,
+ * - Every class size is a multiple of 16, except class 0 (8 bytes); pages start 8 KiB aligned,
  *   so every block is 8-byte aligned, and 16-byte aligned from 16 bytes up.
  * - Internal waste: above 112 bytes a request wastes less than 1/9 (11.1 %) of its block; at or
  *   below it the 16-byte granularity that alignment demands dominates.
- * - A class's pages are spans of 1..MAX_SPAN_PAGES pages that hold at least MIN_BLOCKS_PER_SPAN
- *   blocks (4 for the largest classes) with little tail waste.
+ * - A class's pages are spans of CLASS_FIRST_PAGES..CLASS_SPAN_PAGES pages: a worker's first span
+ *   of a class is small (one page for classes up to 1 KiB: a heap using many classes stays
+ *   small), and each next one twice as long as the one before, up to a span of at least 64 KiB
+ *   that holds MIN_BLOCKS_PER_SPAN blocks (4 for the largest classes) with little tail waste.
  * - `classOfSmall(size)` for size <= SMALL_MAX is one table read: the malloc fast path.
  */
 
@@ -22,7 +24,9 @@ export const SMALL_MAX = 1024;
 /** Largest request served by size classes; larger requests are large blocks. */
 export const MID_MAX = 256 * 1024;
 /** Longest span a size class uses for one page (1 MiB). */
-export const MAX_SPAN_PAGES = 16;
+export const MAX_SPAN_PAGES = 128;
+/** Shortest of a class's longest spans (64 KiB): fewer, longer spans once a class is in use. */
+const MIN_FULL_SPAN_PAGES = 8;
 const MIN_BLOCKS_PER_SPAN = 8;
 
 function buildSizes(): number[] {
@@ -42,10 +46,16 @@ export const NUM_CLASSES = sizes.length;
 /** Block size in bytes of each class. */
 export const CLASS_SIZE = Int32Array.from(sizes);
 
-/** Pages per span of each class. */
+/** Pages of the longest span of each class, and of the first. */
 export const CLASS_SPAN_PAGES = new Int32Array(NUM_CLASSES);
-/** Blocks per span of each class. */
+export const CLASS_FIRST_PAGES = new Int32Array(NUM_CLASSES);
+/** Blocks the longest span of each class holds: no page of the class holds more. */
 export const CLASS_CAPACITY = new Int32Array(NUM_CLASSES);
+
+/** Blocks a span of `pages` pages of class `cls` holds. */
+export function spanCapacity(cls: number, pages: number): number {
+  return Math.floor((pages * Page.SIZE) / CLASS_SIZE[cls]!);
+}
 /**
  * Blocks carved into a page's free list at a time when its lists run dry (the seed's batch
  * refill): at most 32 and 4 KiB of blocks, since carving writes into every block; a mid page
@@ -88,10 +98,11 @@ function inverseMod32(odd: number): number {
 }
 
 function spanPagesFor(size: number): number {
-  // Fewest pages that hold MIN_BLOCKS_PER_SPAN blocks with a tail waste of at most 1/16.
+  // Fewest pages, from MIN_FULL_SPAN_PAGES on, that hold MIN_BLOCKS_PER_SPAN blocks with a tail
+  // waste of at most 1/16.
   let best = MAX_SPAN_PAGES;
   let bestWaste = Infinity;
-  for (let pages = 1; pages <= MAX_SPAN_PAGES; pages++) {
+  for (let pages = MIN_FULL_SPAN_PAGES; pages <= MAX_SPAN_PAGES; pages++) {
     const bytes = pages * Page.SIZE;
     const blocks = Math.floor(bytes / size);
     const waste = (bytes - blocks * size) / bytes;
@@ -101,10 +112,20 @@ function spanPagesFor(size: number): number {
   return best;
 }
 
+function firstPagesFor(size: number, most: number): number {
+  // Fewest pages that hold a block with a tail waste of at most 1/8.
+  for (let pages = 1; pages < most; pages++) {
+    const bytes = pages * Page.SIZE;
+    if (bytes >= size && bytes - Math.floor(bytes / size) * size <= bytes / 8) return pages;
+  }
+  return most;
+}
+
 for (let c = 0; c < NUM_CLASSES; c++) {
   const size = sizes[c]!;
   const pages = spanPagesFor(size);
   CLASS_SPAN_PAGES[c] = pages;
+  CLASS_FIRST_PAGES[c] = firstPagesFor(size, pages);
   CLASS_CAPACITY[c] = Math.floor((pages * Page.SIZE) / size);
   // The seed measured 32 blocks per refill as best (128 polluted L1 and lost 36 %); cap at 4 KiB.
   CLASS_EXTEND[c] = size >= 4096 ? CLASS_CAPACITY[c]! : Math.max(1, Math.min(32, Math.floor(4096 / size)));

@@ -10,11 +10,11 @@
  * come and go in pages owned by other workers.
  */
 
-import { H, Kind, PG, Page } from "./layout.js";
+import { H, Kind, MAX_THREADS, PG, Page, T, ThreadState } from "./layout.js";
 import { pageHandedOut } from "./pages.js";
 import type { Region } from "./region.js";
 import { segmentCount } from "./segments.js";
-import { CACHE_WORKER_BYTES, CLASS_CAPACITY, CLASS_SIZE, NUM_CLASSES } from "./size_classes.js";
+import { CACHE_WORKER_BYTES, CLASS_SIZE, NUM_CLASSES } from "./size_classes.js";
 import { forEachCached } from "./thread_cache.js";
 
 /** Blocks of one size class. */
@@ -43,13 +43,18 @@ export interface HeapStats {
   peakHeapBytes: number;
   /** Bytes of the region backed by the buffer: metadata and every data page, used or cached. */
   mappedBytes: number;
-  /** Bytes of the region before the first data page. */
+  /** Bytes of the region before the first data page: the header and the directories. */
   metadataBytes: number;
+  /**
+   * Bytes of the data pages that hold metadata: the arenas' page tables and the thread slots
+   * (mapped, and in neither heapBytes nor metadataBytes). They grow with what is mapped.
+   */
+  tableBytes: number;
   /** Segment size in bytes. */
   segmentBytes: number;
-  /** Segments with at least one page in use. */
+  /** Segments with at least one page in use for blocks. */
   segmentsInUse: number;
-  /** Mapped segments with no page in use, kept for reuse. */
+  /** Mapped segments with no page in use for blocks (at most metadata), kept for reuse. */
   segmentsCached: number;
   /** Times the buffer was grown. */
   growths: number;
@@ -73,10 +78,28 @@ export interface HeapStats {
 export interface ThreadStats {
   /** The worker's thread id (its `heap.threadId`). */
   threadId: number;
+  /** Bytes of the small pages (spans of a size class) it owns: no other worker allocates from them. */
+  pageBytes: number;
+  /** Of those, the bytes of its current pages (the one per class that its refills take from). */
+  currentPageBytes: number;
+  /** Bytes of the free blocks in its pages: on their free lists, not in its thread cache. */
+  freeBytes: number;
   /** Free blocks in its thread cache. */
   cachedBlocks: number;
   /** Their bytes (block sizes). */
   cachedBytes: number;
+}
+
+/** The current pages (thread slot T.CURRENT) of every occupied slot. */
+function currentPages(rg: Region): Set<number> {
+  const pages = new Set<number>();
+  for (let t = 0; t < MAX_THREADS; t++) {
+    const slot = rg.slotWord(t);
+    if (slot === 0) break;
+    if (Atomics.load(rg.i32, slot + T.STATE) === ThreadState.FREE) continue;
+    for (let c = 0; c < NUM_CLASSES; c++) pages.add(rg.i32[slot + T.CURRENT + c]!);
+  }
+  return pages;
 }
 
 /** Walks the region and returns its statistics. */
@@ -86,33 +109,54 @@ export function collectStats(rg: Region): HeapStats {
     const i32 = rg.i32;
     const used = new Float64Array(NUM_CLASSES);
     const pages = new Float64Array(NUM_CLASSES);
+    const capacity = new Float64Array(NUM_CLASSES);
+    const segmentUsed = new Uint8Array(segmentCount(rg, rg.mappedPages));
     let largeBlocks = 0;
     let largeBytes = 0;
+    const threads = new Map<number, ThreadStats>();
+    const thread = (tid: number): ThreadStats => {
+      let t = threads.get(tid);
+      if (t === undefined) {
+        t = { threadId: tid, pageBytes: 0, currentPageBytes: 0, freeBytes: 0, cachedBlocks: 0, cachedBytes: 0 };
+        threads.set(tid, t);
+      }
+      return t;
+    };
+    for (const tid of rg.liveThreads()) thread(tid);
+    const current = currentPages(rg);
     for (let r = 0; r < rg.mappedPages; ) {
       const e = rg.entryOfPage(r);
       const cls = i32[e + PG.CLASS]!;
       const n = i32[e + PG.PAGES]!;
+      if (!(n >= 1 && r + n <= rg.mappedPages) || !(cls >= Kind.META && cls < NUM_CLASSES)) {
+        throw new Error(`hakmem: stats: page ${r} heads a span of kind ${cls} and ${n} pages; the page table is corrupt (run check())`);
+      }
       if (cls >= 0) {
-        used[cls]! += pageHandedOut(i32, e, cls);
+        const handedOut = pageHandedOut(i32, e, cls);
+        used[cls]! += handedOut;
         pages[cls]! += 1;
+        capacity[cls]! += i32[e + PG.CAPACITY]!;
+        const owner = Atomics.load(i32, e + PG.OWNER);
+        if (owner !== 0) {
+          const t = thread(owner);
+          t.pageBytes += n * Page.SIZE;
+          if (current.has(e)) t.currentPageBytes += n * Page.SIZE;
+          t.freeBytes += (i32[e + PG.CAPACITY]! - handedOut) * CLASS_SIZE[cls]!;
+        }
       } else if (cls === Kind.LARGE) {
         largeBlocks++;
         largeBytes += n * Page.SIZE;
-      } else if (cls !== Kind.FREE) {
-        throw new Error(`hakmem: stats: page entry ${r} has kind ${cls}; the page table is corrupt`);
       }
+      if (cls !== Kind.FREE && cls !== Kind.META) for (let p = r; p < r + n; p++) segmentUsed[p >>> rg.segmentPageShift] = 1;
       r += n;
     }
     const cached = new Float64Array(NUM_CLASSES);
-    const threads = new Map<number, ThreadStats>();
     forEachCached(rg, (tid, cls) => {
       cached[cls]!++;
-      const t = threads.get(tid) ?? { threadId: tid, cachedBlocks: 0, cachedBytes: 0 };
+      const t = thread(tid);
       t.cachedBlocks++;
       t.cachedBytes += CLASS_SIZE[cls]!;
-      threads.set(tid, t);
     });
-    for (const tid of rg.liveThreads()) if (!threads.has(tid)) threads.set(tid, { threadId: tid, cachedBlocks: 0, cachedBytes: 0 });
     let cachedBlocks = 0;
     let cachedBytes = 0;
     for (let c = 0; c < NUM_CLASSES; c++) {
@@ -126,14 +170,13 @@ export function collectStats(rg: Region): HeapStats {
     for (let c = 0; c < NUM_CLASSES; c++) {
       if (pages[c] === 0) continue;
       const size = CLASS_SIZE[c]!;
-      classes.push({ size, liveBlocks: used[c]!, cachedBlocks: cached[c]!, pages: pages[c]!, capacity: pages[c]! * CLASS_CAPACITY[c]! });
+      classes.push({ size, liveBlocks: used[c]!, cachedBlocks: cached[c]!, pages: pages[c]!, capacity: capacity[c]! });
       liveBytes += used[c]! * size;
       liveBlocks += used[c]!;
     }
     const segPages = 1 << rg.segmentPageShift;
-    let segmentsInUse = 0;
-    const mappedSegments = segmentCount(rg, rg.mappedPages);
-    for (let s = 0; s < mappedSegments; s++) if (i32[rg.segmentsWord + s]! > 0) segmentsInUse++;
+    const mappedSegments = segmentUsed.length;
+    const segmentsInUse = segmentUsed.reduce((sum, u) => sum + u, 0);
     return {
       liveBytes,
       liveBlocks,
@@ -141,6 +184,7 @@ export function collectStats(rg: Region): HeapStats {
       peakHeapBytes: i32[rg.hdr + H.PEAK_PAGES_IN_USE]! * Page.SIZE,
       mappedBytes: rg.metadataBytes + rg.mappedPages * Page.SIZE,
       metadataBytes: rg.metadataBytes,
+      tableBytes: i32[rg.hdr + H.META_PAGES]! * Page.SIZE,
       segmentBytes: segPages * Page.SIZE,
       segmentsInUse,
       segmentsCached: mappedSegments - segmentsInUse,

@@ -26,7 +26,7 @@
  *   block, or one run of a drain).
  */
 
-import { Block, Entry, MAX_THREADS, PF, PG, Page, T, TC, THREAD_SLOT_WORDS, ThreadState } from "./layout.js";
+import { Block, MAX_THREADS, PF, PG, Page, T, TC, ThreadState } from "./layout.js";
 import { returnBlock } from "./pages.js";
 import type { Region } from "./region.js";
 import type { ThreadPages } from "./thread_pages.js";
@@ -119,7 +119,7 @@ export class ThreadCache {
    */
   drain(cls: number, keep: number): number {
     const i32 = this.rg.i32;
-    const bias = this.rg.pageBias;
+    const rg = this.rg;
     const w = cacheWord(this.slot, cls);
     // `at` is the word holding the link to the rest of the list: the head, or the last block kept.
     let at = w + TC.HEAD;
@@ -130,10 +130,10 @@ export class ThreadCache {
       at = b >>> 2;
     }
     for (let first = i32[at]!; first !== 0; first = i32[at]!) {
-      const e = i32[((first >>> Page.SHIFT) << Entry.SHIFT) + bias]!;
+      const e = i32[rg.entryOf(first)]!;
       let last = first;
       let n = 1;
-      for (let next = i32[last >>> 2]!; next !== 0 && i32[((next >>> Page.SHIFT) << Entry.SHIFT) + bias] === e; next = i32[last >>> 2]!) {
+      for (let next = i32[last >>> 2]!; next !== 0 && i32[rg.entryOf(next)] === e; next = i32[last >>> 2]!) {
         last = next;
         n++;
       }
@@ -181,7 +181,8 @@ export class ThreadCache {
 export function forEachCached(rg: Region, visit: (tid: number, cls: number, b: number, e: number) => void): void {
   const i32 = rg.i32;
   for (let t = 0; t < MAX_THREADS; t++) {
-    const slot = rg.threadsWord + t * THREAD_SLOT_WORDS;
+    const slot = rg.slotWord(t);
+    if (slot === 0) break;
     if (Atomics.load(i32, slot + T.STATE) === ThreadState.FREE) continue;
     const tid = Atomics.load(i32, slot + T.TID);
     for (let c = 0; c < NUM_CLASSES; c++) {

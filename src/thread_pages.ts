@@ -10,9 +10,10 @@
  * - a page with nothing left to hand out (no free block, none from other workers, fully carved)
  *   moves to the full list, and rejoins its queue (last) once an eighth of its blocks came back,
  *   so that it then serves a run of refills;
- * - an empty page that is not current goes back to the span bins, except one spare per class,
- *   kept queued last: a class whose live count hovers at a page boundary would otherwise give a
- *   span back and take it again in a loop;
+ * - an empty page that is not current goes back to the span bins at once (the thread cache in
+ *   front keeps a class whose live count hovers at a page boundary from giving a span back and
+ *   taking it again in a loop, which a spare empty page per class did before the cache, at a cost
+ *   of one idle page per class);
  * - when the queue is empty: a full page that other workers freed into, then an abandoned page of
  *   the class, then a new span.
  *
@@ -29,12 +30,12 @@ import { abandonPage, adoptAbandoned, collectThreadFree, extendPage, pagesOwnedB
 import { PageQueues } from "./page_queues.js";
 import type { Region } from "./region.js";
 import { acquireSpan, releaseSpan } from "./segments.js";
-import { CLASS_SIZE, CLASS_SPAN_PAGES, NUM_CLASSES } from "./size_classes.js";
+import { CLASS_FIRST_PAGES, CLASS_SIZE, CLASS_SPAN_PAGES, NUM_CLASSES } from "./size_classes.js";
 
 export class ThreadPages {
   readonly queues: PageQueues;
-  /** Per class, an empty page kept queued for reuse, or 0. */
-  private readonly spare = new Int32Array(NUM_CLASSES);
+  /** Per class, the pages this worker owns: the next span it takes is longer the more it has. */
+  private readonly owned = new Int32Array(NUM_CLASSES);
   private readonly nullEntry: number;
 
   constructor(
@@ -64,7 +65,6 @@ export class ThreadPages {
     for (;;) {
       let i32 = this.rg.i32;
       let e = q.current(i32, cls);
-      if (e === this.spare[cls]) this.spare[cls] = 0; // in service again
       if (e === this.nullEntry) {
         e = this.findPage(cls);
         if (e === 0) return 0;
@@ -86,26 +86,22 @@ export class ThreadPages {
   /**
    * Blocks of this worker's page `e` (class `cls`) came back to its free list and PG.USED is now
    * `used`: a full page with an eighth of its blocks back rejoins its queue; an empty page that
-   * is not current becomes the class's spare, or goes back to the heap.
+   * is not current goes back to the heap.
    */
   settle(e: number, cls: number, used: number): void {
     const i32 = this.rg.i32;
     if ((i32[e + PG.FLAGS]! & PF.FULL) !== 0) {
       const capacity = i32[e + PG.CAPACITY]!;
-      if (used <= capacity - Math.max(1, capacity >>> 3)) {
-        this.queues.removeFull(i32, e, cls);
-        this.queues.pushBack(i32, e, cls);
-      }
-    } else if (used === 0 && this.queues.current(i32, cls) !== e) {
+      if (used > capacity - Math.max(1, capacity >>> 3)) return;
+      this.queues.removeFull(i32, e, cls);
+      this.queues.pushBack(i32, e, cls);
+    }
+    if (used === 0 && this.queues.current(i32, cls) !== e) {
       this.queues.remove(i32, e, cls);
-      if (this.spare[cls] === 0) {
-        this.spare[cls] = e;
-        this.queues.pushBack(i32, e, cls);
-      } else {
-        this.release(e, cls);
-      }
+      this.release(e, cls);
     }
   }
+
 
   /**
    * Returns to the heap every page of this worker with no block handed out (after collecting what
@@ -128,7 +124,6 @@ export class ThreadPages {
       }
       if (full) q.removeFull(i32, e, cls);
       else q.remove(i32, e, cls);
-      if (this.spare[cls] === e) this.spare[cls] = 0;
       this.release(e, cls);
       released++;
     });
@@ -144,6 +139,7 @@ export class ThreadPages {
     const keep: number[] = [];
     for (let cls = 0; cls < NUM_CLASSES; cls++) {
       for (let e = adoptAbandoned(this.rg, cls); e !== 0; e = adoptAbandoned(this.rg, cls)) {
+        this.owned[cls]!++;
         collectThreadFree(this.rg.i32, e);
         if (this.rg.i32[e + PG.USED] === 0) {
           this.release(e);
@@ -153,7 +149,10 @@ export class ThreadPages {
         }
       }
     }
-    for (const e of keep) abandonPage(this.rg, e);
+    for (const e of keep) {
+      this.owned[this.rg.i32[e + PG.CLASS]!]!--;
+      abandonPage(this.rg, e);
+    }
     return released;
   }
 
@@ -165,13 +164,13 @@ export class ThreadPages {
     const i32 = this.rg.i32;
     this.queues.forEach(i32, (e) => this.abandon(e));
     this.queues.clear(i32);
-    this.spare.fill(0);
+    this.owned.fill(0);
   }
 
   /** Forgets every page (after a reset of the whole heap). */
   forgetAll(): void {
     this.queues.clear(this.rg.i32);
-    this.spare.fill(0);
+    this.owned.fill(0);
   }
 
   /**
@@ -205,13 +204,18 @@ export class ThreadPages {
       this.rg.sync(); // its blocks may lie in pages another worker's growth mapped
       i32 = this.rg.i32;
       collectThreadFree(i32, adopted);
+      this.owned[cls]!++;
       if (i32[adopted + PG.USED] !== 0) {
         q.pushFront(i32, adopted, cls);
         return adopted;
       }
       this.release(adopted);
     }
-    const e = acquireSpan(this.rg, CLASS_SPAN_PAGES[cls]!, cls);
+    // The seed's growing arenas: a class's first span is short, each next one twice as long.
+    const pages = Math.min(CLASS_SPAN_PAGES[cls]!, CLASS_FIRST_PAGES[cls]! << Math.min(this.owned[cls]!, 7));
+    let e = acquireSpan(this.rg, pages, cls);
+    // Short of room for that, a span as short as the class allows.
+    if (e === 0 && pages > CLASS_FIRST_PAGES[cls]!) e = acquireSpan(this.rg, CLASS_FIRST_PAGES[cls]!, cls);
     this.rg.sync(); // the span may lie in pages another worker's growth mapped
     i32 = this.rg.i32;
     if (e === 0) {
@@ -225,6 +229,7 @@ export class ThreadPages {
       }
       return 0;
     }
+    this.owned[cls]!++;
     q.pushFront(i32, e, cls);
     return e;
   }
@@ -235,12 +240,15 @@ export class ThreadPages {
    * goes back to the end of its queue before the error goes on, so that the lists stay whole.
    */
   private release(e: number, cls = -1): void {
+    const mine = Atomics.load(this.rg.i32, e + PG.OWNER) === this.rg.tid;
+    const c = this.rg.i32[e + PG.CLASS]!;
     try {
       releaseSpan(this.rg, e);
     } catch (err) {
       if (cls >= 0) this.queues.pushBack(this.rg.i32, e, cls);
       throw err;
     }
+    if (mine) this.owned[c]!--;
   }
 
   /**

@@ -53,10 +53,36 @@ const encoder = new TextEncoder();
 // ignoreBOM: a leading U+FEFF is part of the string, as encodeInto wrote it, not a marker to drop.
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 /**
- * Whether TextDecoder reads views over a SharedArrayBuffer (Node does; browsers long threw a
- * TypeError): learnt on the first shared read, after which shared bytes are copied first if not.
+ * Whether TextEncoder.encodeInto and TextDecoder.decode take views over a kind of buffer. Node
+ * takes any; Chromium 156 throws a TypeError for views over a SharedArrayBuffer ("must not be
+ * shared") and over a resizable ArrayBuffer ("must not be resizable"). Learnt per kind and
+ * direction on the first call; the bytes of a refused kind go through a copy.
  */
-let decodesShared: boolean | undefined;
+const takesView = new Map<string, boolean>();
+
+/** The kind of buffer under `view`, as far as the text codecs care. */
+function codecKind(view: Uint8Array, direction: "encode" | "decode"): string {
+  const b = view.buffer;
+  const kind = typeof SharedArrayBuffer !== "undefined" && b instanceof SharedArrayBuffer ? "shared" : (b as ArrayBuffer).resizable ? "resizable" : "plain";
+  return `${direction} ${kind}`;
+}
+
+/** `direct()`, or `copied()` where the runtime's codec refuses views like `view` (learnt on the first TypeError). */
+function throughCodec<T>(view: Uint8Array, direction: "encode" | "decode", direct: () => T, copied: () => T): T {
+  const kind = codecKind(view, direction);
+  const known = takesView.get(kind);
+  if (known === false) return copied();
+  if (known === true) return direct();
+  try {
+    const r = direct();
+    takesView.set(kind, true);
+    return r;
+  } catch (e) {
+    if (!(e instanceof TypeError)) throw e;
+    takesView.set(kind, false);
+    return copied();
+  }
+}
 
 /** "Float64Array", or a clear TypeError when `type` is no typed-array constructor. */
 function typeName(type: unknown, call: string): string {
@@ -220,7 +246,8 @@ export function allocString(heap: Heap, s: string): StringBlock | null {
   const len = utf8Length(s);
   const ptr = heap.malloc(len);
   if (ptr === 0) return null;
-  encoder.encodeInto(s, new Uint8Array(heap.buffer, ptr, len));
+  const target = new Uint8Array(heap.buffer, ptr, len);
+  throughCodec(target, "encode", () => void encoder.encodeInto(s, target), () => target.set(encoder.encode(s)));
   return { ptr, len };
 }
 
@@ -234,18 +261,5 @@ export function readString(heap: Heap, ptr: number, len: number): string {
     throw new RangeError(`hakmem: ${call}: bytes [${ptr}, ${ptr + len}) run past the end of the heap's buffer (${u8.length} bytes)`);
   }
   const bytes = u8.subarray(ptr, ptr + len);
-  if (typeof SharedArrayBuffer === "undefined" || !(u8.buffer instanceof SharedArrayBuffer) || decodesShared === true) {
-    return decoder.decode(bytes);
-  }
-  if (decodesShared === undefined) {
-    try {
-      const s = decoder.decode(bytes);
-      decodesShared = true;
-      return s;
-    } catch (e) {
-      if (!(e instanceof TypeError)) throw e;
-      decodesShared = false;
-    }
-  }
-  return decoder.decode(bytes.slice());
+  return throughCodec(bytes, "decode", () => decoder.decode(bytes), () => decoder.decode(bytes.slice()));
 }

@@ -48,7 +48,7 @@ function sizesAcrossClasses(): number[] {
 
 describe("exported constants", () => {
   test("size classes ascend, are multiples of 16 (but the first, 8), and end at MID_MAX", () => {
-    assert.equal(PAGE_SIZE, 65536);
+    assert.equal(PAGE_SIZE, 8192);
     assert.equal(SMALL_MAX, 1024);
     assert.equal(SIZE_CLASSES[0], 8);
     assert.equal(SIZE_CLASSES[SIZE_CLASSES.length - 1], MID_MAX);
@@ -342,7 +342,7 @@ describe("realloc", () => {
   });
 
   test("a large block grows in place when the pages after it are free, and moves when they are not", () => {
-    const heap = createHeap({ maxBytes: 64 * MiB });
+    const heap = createHeap({ maxBytes: 64 * MiB, initialBytes: 8 * MiB }); // one arena for all
     const a = heap.malloc(300 * KiB);
     const b = heap.malloc(300 * KiB);
     // Precondition: on a fresh heap the second large block follows the first.
@@ -526,10 +526,12 @@ describe("stats", () => {
     assert.equal(s.largeBlocks, 0);
     assert.equal(s.largeBytes, 0);
     assert.deepEqual(s.classes, []);
-    assert.equal(s.segmentBytes, MiB, "default segment: 1 MiB");
+    assert.equal(s.segmentBytes, 128 * KiB, "default segment: 128 KiB");
     assert.ok(s.metadataBytes > 0);
     assert.equal(s.metadataBytes % PAGE_SIZE, 0, "with base 0, the first data page is page-aligned");
     assert.equal(dataBytes(s), s.segmentBytes, "a new buffer starts with one segment of data pages");
+    assert.equal(s.tableBytes, 2 * PAGE_SIZE, "of which a page of page table and one of thread slots");
+    assert.ok(s.mappedBytes <= 256 * KiB, `a new heap maps ${s.mappedBytes} bytes, at most 256 KiB`);
     assert.ok(s.mappedBytes <= heap.buffer.byteLength);
     assert.equal(s.segmentsInUse, 0);
     assert.equal(s.segmentsCached, 1);
@@ -537,7 +539,7 @@ describe("stats", () => {
   });
 
   test("segmentBytes follows the option", () => {
-    for (const seg of [PAGE_SIZE, 4 * MiB]) {
+    for (const seg of [2 * PAGE_SIZE, 4 * MiB]) {
       const heap = createHeap({ maxBytes: 64 * MiB, segmentBytes: seg });
       const s = heap.stats();
       assert.equal(s.segmentBytes, seg);
@@ -568,9 +570,11 @@ describe("stats", () => {
     for (const c of s.classes) {
       assert.ok(c.pages >= 1);
       assert.ok(c.capacity >= c.liveBlocks);
-      assert.ok(c.capacity * c.size <= c.pages * 16 * PAGE_SIZE, "a class page is at most 16 pages");
+      assert.ok(c.capacity * c.size <= c.pages * MiB, "a class page spans at most 1 MiB");
     }
-    assert.equal(c112.pages, 1, "300 blocks of 112 bytes fit one 64 KiB page");
+    // A class's spans grow: 8 KiB (73 blocks of 112 bytes), then 16 KiB, then 32 KiB.
+    assert.equal(c112.pages, 3, "300 blocks of 112 bytes take spans of 1, 2 and 4 pages");
+    assert.equal(c112.capacity, 73 + 146 + 292);
     // heapBytes: the pages in use, small and large.
     const classBytes = s.classes.reduce((sum, c) => sum + c.capacity * c.size, 0);
     assert.ok(s.heapBytes >= classBytes + largeBytes, `heapBytes ${s.heapBytes} holds the class pages and large blocks`);
@@ -578,6 +582,7 @@ describe("stats", () => {
     assert.ok(s.heapBytes <= dataBytes(s));
     assert.ok(s.peakHeapBytes >= s.heapBytes);
     assert.equal(s.metadataBytes, s0.metadataBytes);
+    assert.ok(s.tableBytes > s0.tableBytes, "the page tables grow with what is mapped");
     assert.equal(s.segmentBytes, s0.segmentBytes);
     // 4+ MiB of data on a heap that started with 1 MiB: it grew.
     assert.ok(s.growths > s0.growths, "the heap grew");
@@ -659,11 +664,13 @@ describe("reset", () => {
     assert.equal(s.mappedBytes, before.mappedBytes, "reset keeps the mapped memory");
     assert.equal(s.growths, before.growths);
 
-    // The whole data area is one free run again: one block takes all of it, with no growth.
-    const all = heap.malloc(dataBytes(s));
-    assert.notEqual(all, 0, "after reset one block spans the whole data area");
-    assert.equal(heap.stats().mappedBytes, before.mappedBytes);
-    heap.free(all);
+    // Every page is free again: the same blocks fit again, with no growth.
+    const again: number[] = [];
+    for (let i = 0; i < 5000; i++) again.push(heap.malloc(i % 1500));
+    for (let i = 0; i < 5; i++) again.push(heap.malloc(MiB + i));
+    assert.ok(!again.includes(0));
+    assert.equal(heap.stats().mappedBytes, before.mappedBytes, "no growth: the pages were reused");
+    for (const p of again) heap.free(p);
     // And ordinary allocation works.
     const ptrs: number[] = [];
     for (let i = 0; i < 1000; i++) {

@@ -261,7 +261,7 @@ describe("given buffers", () => {
     assert.deepEqual(s.classes, []);
     // The data pages were left as they were (the heap does not zero memory it hands out).
     const u8 = new Uint8Array(buf);
-    assert.equal(u8[s.metadataBytes + 12345], 0xcd);
+    assert.equal(u8[s.metadataBytes + s.tableBytes + 12345], 0xcd);
     exercise(heap, { maxBytes: 8 * MiB, targetBytes: 6 * MiB, seed: 10 });
   });
 });
@@ -485,13 +485,13 @@ describe("createHeap options", () => {
     ["base a string", { base: "16" }, TypeError, /"16"/],
     ["maxBytes fractional", { maxBytes: 1.5 }, RangeError, /1\.5/],
     ["segmentBytes not a power of two", { segmentBytes: 3 * MiB }, RangeError, /3145728/],
-    ["segmentBytes below 64 KiB", { segmentBytes: 32768 }, RangeError, /32768/],
+    ["segmentBytes below 16 KiB", { segmentBytes: 8192 }, RangeError, /8192/],
     ["segmentBytes above 256 MiB", { segmentBytes: 512 * MiB }, RangeError, /536870912/],
     ["shared not a boolean", { shared: 1 }, TypeError, /1/],
     ["buffer not a buffer", { buffer: new Uint8Array(16) }, TypeError, /buffer/],
-    ["a buffer too small for the metadata and a page", { buffer: new ArrayBuffer(64 * KiB) }, RangeError, /65536|page/],
+    ["a buffer too small for the metadata and three pages", { buffer: new ArrayBuffer(24 * KiB) }, RangeError, /24576.*pages/],
     ["base past the end of the buffer", { buffer: new ArrayBuffer(MiB), base: 2 * MiB }, RangeError, /2097152/],
-    ["maxBytes too small for the metadata and a page", { maxBytes: 64 * KiB }, RangeError, /65536|page/],
+    ["maxBytes too small for the metadata and three pages", { maxBytes: 24 * KiB }, RangeError, /24576.*pages/],
   ];
   for (const [label, options, type, shown] of bad) {
     test(`${label} → ${type.name}`, () => {
@@ -504,7 +504,7 @@ describe("createHeap options", () => {
   }
 
   test("a given buffer is left unchanged when createHeap rejects it", () => {
-    const buf = new ArrayBuffer(64 * KiB);
+    const buf = new ArrayBuffer(24 * KiB);
     new Uint8Array(buf).fill(7);
     assert.throws(() => createHeap({ buffer: buf }), RangeError);
     assert.ok(new Uint8Array(buf).every((x) => x === 7));

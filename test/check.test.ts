@@ -34,12 +34,11 @@ interface Raw {
   u8: Uint8Array;
   /** Word index of the header. */
   hdr: number;
-  pageTableWord: number;
-  segmentsWord: number;
+  /** Word index of the segment directory, and log2 of the segment size. */
+  dirWord: number;
+  segmentShift: number;
   firstPage: number;
-  /** Entry of the page holding p: ((p >>> 16) << 4) + pageBias. */
-  pageBias: number;
-  /** Word index of the first thread slot (the creating worker's). */
+  /** Word index of the first thread slot (the creating worker's), from the thread directory. */
   firstSlot: number;
 }
 
@@ -48,23 +47,24 @@ function raw(heap: Heap, base = 0): Raw {
   const i32 = new Int32Array(buf, 0, buf.byteLength >>> 2);
   const hdr = base >>> 2;
   assert.equal(i32[hdr + H.MAGIC], 0x4d4b4148, "a heap header at base");
-  const pageTableWord = (base + i32[hdr + H.PAGE_TABLE]!) >>> 2;
   const firstPage = i32[hdr + H.FIRST_PAGE]!;
   return {
     i32,
     u8: new Uint8Array(buf, 0, buf.byteLength),
     hdr,
-    pageTableWord,
-    segmentsWord: (base + i32[hdr + H.SEGMENTS]!) >>> 2,
+    dirWord: (base + i32[hdr + H.DIRECTORY]!) >>> 2,
+    segmentShift: i32[hdr + H.SEGMENT_SHIFT]!,
     firstPage,
-    pageBias: pageTableWord - (firstPage << 4),
-    firstSlot: (base + i32[hdr + H.THREADS]!) >>> 2,
+    firstSlot: i32[(base + i32[hdr + H.THREADS]!) >>> 2]!, // the thread directory's first word
   };
 }
 
-/** Entry word of the page holding `p`. */
+const PAGE_SHIFT = Math.log2(PAGE_SIZE);
+
+/** Entry word of the page holding `p`: its segment's directory word is its arena's table bias. */
 function entryOf(r: Raw, p: number): number {
-  return ((p >>> 16) << 4) + r.pageBias;
+  const segment = (p - r.firstPage * PAGE_SIZE) >>> r.segmentShift;
+  return r.i32[r.dirWord + segment]! + ((p >>> PAGE_SHIFT) << 4);
 }
 /** Head entry of the span holding `p`. */
 function headOf(r: Raw, p: number): number {
@@ -72,7 +72,7 @@ function headOf(r: Raw, p: number): number {
 }
 /** Data page index (0 = first data page) of the page holding `p`. */
 function pageIndex(r: Raw, p: number): number {
-  return (p >>> 16) - r.firstPage;
+  return (p >>> PAGE_SHIFT) - r.firstPage;
 }
 
 function kinds(rep: CheckReport): string[] {
@@ -219,10 +219,10 @@ describe("check() on healthy heaps", () => {
     assert.equal(heap.check().liveBlocks, blocks.length - perPage);
   });
 
-  test("at a non-zero base, with 64 KiB segments, after reset()", () => {
+  test("at a non-zero base, with 16 KiB segments, after reset()", () => {
     const buffer = new ArrayBuffer(8 * MiB);
     const base = 4096;
-    const heap = createHeap({ buffer, base, segmentBytes: PAGE_SIZE });
+    const heap = createHeap({ buffer, base, segmentBytes: 2 * PAGE_SIZE });
     const live = randomWork(heap, 3000, 777);
     const rep = heap.check();
     assertOk(rep, "base 4096");
@@ -319,10 +319,14 @@ function corruptFixture(): { heap: Heap; r: Raw; inject: Record<string, () => In
       r.i32[entryOf(r, third) + PG.HEAD] = headOf(r, b48[0]!);
       return { kind: "span-head", page: pageIndex(r, third) };
     },
-    /** The first segment's count of pages in use is one too many. */
-    segment: () => {
-      r.i32[r.segmentsWord]! += 1;
-      return { kind: "segment-count", page: 0 };
+    /** The sentinel entry after the first arena's last page no longer says "metadata". */
+    sentinel: () => {
+      let segments = 1;
+      while (r.i32[r.dirWord + segments] === r.i32[r.dirWord]) segments++;
+      const pages = (segments << r.segmentShift) / PAGE_SIZE;
+      const firstEntry = entryOf(r, r.firstPage * PAGE_SIZE);
+      r.i32[firstEntry + pages * 16 + PG.CLASS] = -1; // Kind.FREE
+      return { kind: "arena", page: pages - 1 };
     },
     /** The 96-byte page's thread-free list starts 4 bytes into a live block. */
     threadFree: () => {
@@ -352,7 +356,7 @@ function corruptFixture(): { heap: Heap; r: Raw; inject: Record<string, () => In
 }
 
 describe("check() on corrupt heaps", () => {
-  for (const name of ["outside", "cycle", "used", "head", "segment", "threadFree", "cacheBlock", "cacheCount", "freeKey"]) {
+  for (const name of ["outside", "cycle", "used", "head", "sentinel", "threadFree", "cacheBlock", "cacheCount", "freeKey"]) {
     test(`reports ${name} alone, with its kind, page and pointer`, () => {
       const { heap, inject } = corruptFixture();
       const want = inject[name]!();
@@ -406,12 +410,13 @@ describe("check() on corrupt heaps", () => {
         const value = rand() < 0.5 ? Math.floor(rand() * 2 ** 32) | 0 : Math.floor(rand() * 64) - 8;
         if (u < 0.7) {
           // A word of a page entry of a mapped page.
-          r.i32[r.pageTableWord + Math.floor(rand() * mapped * 16)] = value;
+          r.i32[entryOf(r, (r.firstPage + Math.floor(rand() * mapped)) * PAGE_SIZE) + Math.floor(rand() * 16)] = value;
         } else if (u < 0.8) {
-          r.i32[r.segmentsWord + Math.floor(rand() * 4)] = value;
+          // The segment directory.
+          r.i32[r.dirWord + Math.floor(rand() * 4)] = value;
         } else if (u < 0.9) {
           // A word in the first data pages (free-list links live there).
-          r.i32[((r.firstPage * PAGE_SIZE) >>> 2) + Math.floor(rand() * 4 * 16384)] = value;
+          r.i32[((r.firstPage * PAGE_SIZE) >>> 2) + Math.floor(rand() * 32 * 2048)] = value;
         } else {
           // The bins, the header counters.
           const w = [(r.i32[r.hdr + H.BINS]! >>> 2) + Math.floor(rand() * 32), r.hdr + H.PAGES_IN_USE, r.hdr + H.MAPPED_PAGES];
@@ -560,7 +565,9 @@ describe("walk()", () => {
         const usable = a.usableSize(p);
         if (checked) assert.equal(blk.size, n, "the requested size");
         else assert.equal(blk.size, usable, "the usable size");
-        const large = checked ? n + 8 > MID_MAX : n > MID_MAX || blk.classSize === 0;
+        // Large: past MID_MAX, or aligned to more than a page (alignedAlloc).
+        const large = blk.classSize === 0;
+        if ((checked ? n + 8 : n) > MID_MAX) assert.ok(large, `block ${p} of ${n} bytes is a large block`);
         if (large) {
           assert.equal(blk.classSize, 0);
           assert.equal(blk.owner, 0);
@@ -654,8 +661,8 @@ describe("renderMap()", () => {
     assert.match(svg, /MiB mapped · \d+ of \d+ pages in use · [\d.]+ [KM]?i?B live in \d+ blocks/, "a title line with the totals");
   });
 
-  test("an empty heap, a heap with 64 KiB segments and one with 16 MiB segments render", () => {
-    for (const segmentBytes of [PAGE_SIZE, MiB, 16 * MiB]) {
+  test("an empty heap, a heap with 16 KiB segments and one with 16 MiB segments render", () => {
+    for (const segmentBytes of [2 * PAGE_SIZE, MiB, 16 * MiB]) {
       const heap = createHeap({ maxBytes: 64 * MiB, segmentBytes });
       assertWellFormedXml(heap.renderMap());
       randomWork(heap, 500, 3);

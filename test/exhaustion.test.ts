@@ -30,8 +30,9 @@ const MIXES: Array<[string, (i: number) => number]> = [
   ["large 300 KiB only", () => 300 * KiB],
 ];
 
+/** Data pages, less those of page tables and thread slots. */
 function dataPages(s: HeapStats): number {
-  return (s.mappedBytes - s.metadataBytes) / PAGE_SIZE;
+  return (s.mappedBytes - s.metadataBytes - s.tableBytes) / PAGE_SIZE;
 }
 
 /** Allocates with `sizeOf(i)` until malloc returns 0; fills each block. Returns the pointers. */
@@ -130,15 +131,17 @@ describe("exhaustion of a fixed 8 MiB ArrayBuffer", () => {
         assert.equal(e.liveBlocks, 0);
         assert.equal(e.largeBlocks, 0);
       }
-      assert.equal(counts[1], counts[0], `counts per round: ${counts.join(", ")}`);
-      assert.equal(counts[2], counts[0], `counts per round: ${counts.join(", ")}`);
+      // Nothing was lost: each round fits at least as many blocks as the first. (Not always the
+      // same: a worker's spans of a class grow with the pages it owns, so a round that starts with
+      // pages kept from the one before shapes its spans differently.)
+      assert.ok(counts[1]! >= counts[0]! && counts[2]! >= counts[0]!, `counts per round: ${counts.join(", ")}`);
     });
   }
 });
 
 describe("after freeing everything, the free pages come back together", () => {
   for (const [label, sizeOf] of MIXES) {
-    test(`${label}: at most three empty pages per class stay; the rest is free and coalesced; collect() frees all`, (t: TestContext) => {
+    test(`${label}: no empty page stays but the current, a spare and those of cached blocks; the rest is free and coalesced; collect() frees all`, (t: TestContext) => {
       const heap = createHeap({ buffer: new ArrayBuffer(8 * MiB) });
       const ptrs = fillUpFast(heap, sizeOf, 0);
       for (const p of ptrs) heap.free(p); // allocation order
@@ -147,9 +150,9 @@ describe("after freeing everything, the free pages come back together", () => {
       let kept = 0; // spans kept in use with no block
       for (const c of s.classes) {
         assert.equal(c.liveBlocks, 0);
-        // The current page, a spare, and the page of the last blocks freed, which wait in the
-        // thread cache (at most its cap of the class, freed together).
-        assert.ok(c.pages <= 3, `class ${c.size} keeps ${c.pages} pages with no block in use (current, spare and cached blocks' at most)`);
+        // The current page, a spare, and the pages of the last blocks freed, which wait in the
+        // thread cache (at most its cap of the class).
+        assert.ok(c.pages <= 2 + c.cachedBlocks, `class ${c.size} keeps ${c.pages} pages with no block in use (current, spare and ${c.cachedBlocks} cached blocks' at most)`);
         kept += c.pages;
       }
       assert.equal(s.largeBlocks, 0);
