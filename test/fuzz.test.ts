@@ -79,6 +79,7 @@ function checked(opts: Partial<CheckedFuzzOptions>): FuzzSummary {
   for (const k of ["bad:double-free", "bad:interior", "bad:foreign", "bad:overflow", "bad:write-after-free"]) {
     assert.ok(kinds(s).some((x) => x.startsWith(k)), `no ${k} in ${formatSummary(s)}`);
   }
+  assert.ok(s.figures.targetedChecks! > 0, `check() named a bad operation's fault: ${formatSummary(s)}`);
   return s;
 }
 

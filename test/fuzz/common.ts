@@ -73,7 +73,7 @@ export function randomSize(rand: () => number, overhead = 0): number {
  */
 export class CheckSchedule {
   static readonly AUTO_MIN = 200;
-  static readonly AUTO_BYTES_PER_OP = 64 << 10;
+  static readonly AUTO_BYTES_PER_OP = 32 << 10;
   /** Operations between the last check and the next. */
   interval: number;
   private next: number;
