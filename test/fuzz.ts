@@ -35,7 +35,7 @@ export const USAGE = `usage: node build/test/fuzz.js [options]        (or: npm r
   --workers W          checked: thread heaps in the one thread, 1 or 2 (default ${C.workers});
                        default mode: worker threads, 1 to 8 (default ${D.workers})
   --check-every K      a full check every K ops, or "auto" (the default): every max(200, mapped
-                       heap bytes / 64 KiB) ops, so that checks take a bounded share of the run
+                       heap bytes / 32 KiB) ops, so that checks take a bounded share of the run
   --bad-rate R         share of bad operations, 0 to 1 (default ${C.badRate} checked, ${D.badRate} default mode)
   --max-mib M          largest heap size in MiB (default ${C.maxBytes / 1048576} checked, ${D.maxBytes / 1048576} default mode)
   --terminate-every N  default mode: one epoch in N (on average) terminates a worker; 0: none (default ${D.terminateEvery})
