@@ -1,8 +1,9 @@
 /**
  * common — what both fuzzers (checked.ts: checked mode with bad operations, in one thread;
  * default_mode.ts: default mode over worker threads) share: the generator, the size mix, the
- * schedule of the full checks, the ring of recent operations, the failure type and the summary
- * the command lines print.
+ * schedule of the full checks, the ring of recent operations, the failure type, the bad pointer
+ * values, the summary the command lines print, and the signature of the one open heap bug they
+ * found (ORPHANED_PAGE), which the tests mark TODO.
  *
  * Invariants: nothing here reads a heap's internals; sizes and limits come from the package's
  * public exports (SIZE_CLASSES, MID_MAX).
