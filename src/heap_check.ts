@@ -11,7 +11,8 @@
  * naming the page, the entry, the pointer (hex and decimal), the size class, what was expected
  * and what was found. Where one corruption would make a later test meaningless (a free list cut
  * by a bad link makes its length unknown), the later test is skipped rather than reported, so
- * that one injected fault gives one problem.
+ * that one injected fault gives one problem. A long report is cut by kind (CheckReport.problems
+ * says how), so that thousands of one fault cannot push another kind out of it.
  *
  * What is checked, in order:
  * - header: magic, version, geometry words against the region's; the null entry is all zero;
@@ -87,8 +88,15 @@ export interface HeapProblem {
 export interface CheckReport {
   /** True when no problem was found. */
   ok: boolean;
-  /** Every violation found, in the order of the walk (at most MAX_PROBLEMS, then "too-many-problems"). */
+  /**
+   * The violations found, in the order of the walk. A long report is cut by kind, so that a flood
+   * of one kind cannot hide another: the first problem of every kind is always kept, later ones
+   * while their kind has fewer than 1,000 and the report fewer than 10,000; each kind cut gets one
+   * "too-many-problems" entry at the end saying how many of it were left out (see `omitted`).
+   */
   problems: HeapProblem[];
+  /** Problems found but left out of `problems`, by kind (empty when nothing was cut). */
+  omitted: Record<string, number>;
   /** Mapped data pages walked. */
   pages: number;
   /** Pages in spans in use (small pages and large blocks), as counted by the walk. */
@@ -157,11 +165,16 @@ export const PROBLEM_KINDS: Readonly<Record<string, string>> = {
   "canary": "a live block's canary bytes (checked mode) were overwritten: a write past its end",
   "free-pattern": "a free block's pattern (checked mode) was overwritten: a write after free",
   "withheld-block": "a block withheld from reuse after a write after free was caught (checked mode): allocated for good",
-  "too-many-problems": "the report was cut short",
+  "too-many-problems": "the report was cut short: this many more problems of one kind were found and left out",
   "internal": "the check itself failed on something it did not guard against (a bug in the check)",
 };
 
-/** Problems reported at most; the rest are counted in a last "too-many-problems". */
+/**
+ * Problems of one kind kept at most, and problems kept in all (past it, only the first of each
+ * kind). The rest are counted by kind: a heap with thousands of one fault (withheld blocks after a
+ * long fuzz, a page table overwritten wholesale) still reports every other kind it has.
+ */
+const MAX_PER_KIND = 1000;
 const MAX_PROBLEMS = 10_000;
 /** How long a check of a shared heap waits for the heap lock. */
 const LOCK_WAIT_MS = 2000;
@@ -223,13 +236,19 @@ export function formatBytes(n: number): string {
 /** Walks the region and reports every violation of its invariants. Never throws on a corrupt heap. */
 export function checkRegion(rg: Region, checked: boolean): CheckReport {
   const problems: HeapProblem[] = [];
-  let dropped = 0;
+  const kept = new Map<string, number>();
+  const omitted: Record<string, number> = {};
   const report = (p: HeapProblem): void => {
-    if (problems.length < MAX_PROBLEMS) problems.push(p);
-    else dropped++;
+    const k = kept.get(p.kind) ?? 0;
+    if (k === 0 || (k < MAX_PER_KIND && problems.length < MAX_PROBLEMS)) {
+      problems.push(p);
+      kept.set(p.kind, k + 1);
+    } else {
+      omitted[p.kind] = (omitted[p.kind] ?? 0) + 1;
+    }
   };
   const result: CheckReport = {
-    ok: false, problems, pages: 0, pagesInUse: 0, smallPages: 0, largeBlocks: 0, liveBlocks: 0, liveBytes: 0, freeBlocks: 0, checked,
+    ok: false, problems, omitted, pages: 0, pagesInUse: 0, smallPages: 0, largeBlocks: 0, liveBlocks: 0, liveBytes: 0, freeBlocks: 0, checked,
   };
   const locked = lockForWalk(rg, report);
   try {
@@ -240,8 +259,11 @@ export function checkRegion(rg: Region, checked: boolean): CheckReport {
   } finally {
     if (locked) unlock(rg.i32, rg.hdr + H.LOCK);
   }
-  if (dropped > 0) {
-    problems.push({ kind: "too-many-problems", message: `${dropped} more problems were found and left out of the report (it keeps the first ${MAX_PROBLEMS})` });
+  for (const [kind, n] of Object.entries(omitted)) {
+    problems.push({
+      kind: "too-many-problems",
+      message: `${n} more problems of kind "${kind}" were found and left out of the report (it keeps ${kept.get(kind)} of that kind: at most ${MAX_PER_KIND} of each kind and ${MAX_PROBLEMS} in all, and always the first of each)`,
+    });
   }
   result.ok = problems.length === 0;
   return result;

@@ -33,6 +33,7 @@
 import { Bins, Entry, H, Kind, PG, Page, tablePages } from "./layout.js";
 import { initPage } from "./pages.js";
 import type { Region } from "./region.js";
+import { NUM_CLASSES } from "./size_classes.js";
 
 /** Bin of a free span of `pages` pages. */
 export function binOf(pages: number): number {
@@ -44,10 +45,22 @@ export function binOf(pages: number): number {
  * Acquires a span of `pages` pages whose first page number is a multiple of `alignPages`, marks
  * it in use with PG.CLASS = `kind` and returns its head entry, or 0 when the region cannot hold
  * it. A small page (kind >= 0) is set up for this region's worker (rg.tid, rg.slotNo) under the
- * lock, so that a worker terminated right after still owns it (and reclaimThread finds it). The
- * caller refreshes its views: the buffer may have grown.
+ * lock, so that a worker terminated right after still owns it (and reclaimThread finds it). With
+ * `grows` false it only looks among the free spans. The caller refreshes its views: the buffer
+ * may have grown.
  */
-export function acquireSpan(rg: Region, pages: number, kind: number, alignPages = 1): number {
+export function acquireSpan(rg: Region, pages: number, kind: number, alignPages = 1, grows = true): number {
+  rg.lock();
+  try {
+    const e = acquireSpanLocked(rg, pages, kind, alignPages, false);
+    if (e !== 0 || !grows) return e;
+  } finally {
+    rg.unlock();
+  }
+  // No free span fits. The buffer never shrinks, so before it grows (or the heap reports itself
+  // full) this worker gives back what it holds idle — cached blocks, empty pages — which may
+  // coalesce into a span that fits. Outside the lock: giving back takes it.
+  rg.releaseIdle();
   rg.lock();
   try {
     return acquireSpanLocked(rg, pages, kind, alignPages);
@@ -56,11 +69,11 @@ export function acquireSpan(rg: Region, pages: number, kind: number, alignPages 
   }
 }
 
-/** acquireSpan, for a caller that holds the heap lock. */
-export function acquireSpanLocked(rg: Region, pages: number, kind: number, alignPages = 1): number {
+/** acquireSpan, for a caller that holds the heap lock; grows the buffer unless `grows` is false. */
+export function acquireSpanLocked(rg: Region, pages: number, kind: number, alignPages = 1, grows = true): number {
   const need = pages + alignPages - 1;
   let e = takeFree(rg, need);
-  if (e === 0 && grow(rg, need)) e = takeFree(rg, need);
+  if (e === 0 && grows && grow(rg, need)) e = takeFree(rg, need);
   if (e === 0) return 0;
   const i32 = rg.i32;
   let total = i32[e + PG.PAGES]!;
@@ -199,11 +212,15 @@ export function repairSpans(rg: Region): void {
 /**
  * Walks the mapped pages and keeps the spans `inUse` says are in use (by head entry and relative
  * page); every other page becomes free, each run of them one free span (runs end at spans in use,
- * and so at each arena's table pages). Rebuilds the bins and H.PAGES_IN_USE. Lock held.
+ * and so at each arena's table pages). Rebuilds the bins, H.PAGES_IN_USE and the abandoned lists:
+ * every small page in use that no thread owns goes into the list of its class (a worker stopped
+ * inside the lock while it abandoned or adopted a page leaves one ownerless in no list, or a list
+ * half linked). Lock held.
  */
 function rebuild(rg: Region, inUse: (e: number, r: number) => boolean): void {
   const i32 = rg.i32;
   i32.fill(0, rg.binsWord, rg.binsWord + Bins.COUNT);
+  i32.fill(0, rg.abandonedWord, rg.abandonedWord + NUM_CLASSES);
   i32[rg.hdr + H.PAGES_IN_USE] = 0;
   i32[rg.hdr + H.META_PAGES] = 0;
   let freeHead = 0;
@@ -219,8 +236,15 @@ function rebuild(rg: Region, inUse: (e: number, r: number) => boolean): void {
     if (inUse(e, r)) {
       flushFree(r);
       const n = i32[e + PG.PAGES]!;
-      if (i32[e + PG.CLASS] === Kind.META) i32[rg.hdr + H.META_PAGES] += n;
+      const kind = i32[e + PG.CLASS]!;
+      if (kind === Kind.META) i32[rg.hdr + H.META_PAGES] += n;
       else countInUse(rg, n);
+      if (kind >= 0 && Atomics.load(i32, e + PG.OWNER) === 0) {
+        Atomics.store(i32, e + PG.TAG, 0);
+        i32[e + PG.PREV] = 0;
+        i32[e + PG.NEXT] = i32[rg.abandonedWord + kind]!;
+        i32[rg.abandonedWord + kind] = e;
+      }
       r += n;
     } else {
       i32[e + PG.CLASS] = Kind.FREE;
@@ -246,12 +270,20 @@ export function segmentCount(rg: Region, pages: number): number {
 function takeFree(rg: Region, pages: number): number {
   const i32 = rg.i32;
   for (let b = binOf(pages); b < Bins.COUNT; b++) {
-    for (let e = i32[rg.binsWord + b]!; e !== 0; e = i32[e + PG.NEXT]!) {
-      if (i32[e + PG.PAGES]! >= pages) {
-        unlinkFree(rg, e);
-        return e;
+    let best = i32[rg.binsWord + b]!;
+    if (best === 0) continue;
+    if (b >= Bins.EXACT) {
+      // Spans of many lengths share this bin: the best fit (fewest pages, then lowest address),
+      // so that long spans stay long for the requests that need them.
+      best = 0;
+      for (let e = i32[rg.binsWord + b]!; e !== 0; e = i32[e + PG.NEXT]!) {
+        const n = i32[e + PG.PAGES]!;
+        if (n >= pages && (best === 0 || n < i32[best + PG.PAGES]! || (n === i32[best + PG.PAGES]! && e < best))) best = e;
       }
+      if (best === 0) continue;
     }
+    unlinkFree(rg, best);
+    return best;
   }
   return 0;
 }

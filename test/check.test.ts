@@ -12,7 +12,8 @@
  *   block without the free key; each is reported with its kind, page and pointer and nothing
  *   else; all at once are all reported; random garbage in the metadata never makes check(),
  *   walk() or renderMap() throw;
- * - checked mode: a canary overwrite, a trailer overwrite and a write after free are reported;
+ * - checked mode: a canary overwrite, a trailer overwrite and a write after free are reported; a
+ *   report cut by a flood of one kind keeps the other kinds and counts what it left out by kind;
  * - walk() visits exactly the live blocks (pointer, size, class size, owner), also with blocks
  *   waiting on thread-free lists and on abandoned pages;
  * - renderMap() returns well-formed SVG whose legend names every class in use.
@@ -500,6 +501,30 @@ describe("check() in checked mode", () => {
     const rep = heap.check();
     assert.deepEqual(kinds(rep), ["withheld-block"]);
     assert.equal(rep.problems[0]!.pointer, f);
+  });
+  test("a report cut by a flood of one kind keeps every other kind and counts the rest by kind", (t) => {
+    if (!CHECKED) return t.skip(NO_CHECKED);
+    const heap = createHeap({ maxBytes: 32 * MiB, check: true });
+    const blocks = smallBlocks(heap, 20, 10_600);
+    const u8 = heap.u8;
+    // 10,500 writes past the end (canary), more than the report holds in all, then one write
+    // after free, found after them in the walk.
+    for (let i = 0; i < 10_500; i++) u8[blocks[i]! + 21] ^= 0xff;
+    const f = blocks[10_599]!;
+    heap.free(f);
+    u8[f + 6] = 0x42;
+    const rep = heap.check();
+    const count = (kind: string): number => rep.problems.filter((p) => p.kind === kind).length;
+    assert.equal(count("canary"), 1000, "the first 1,000 of the flood are kept");
+    assert.deepEqual(rep.omitted, { canary: 9500 });
+    assert.equal(count("free-pattern"), 1, "the rare kind is kept");
+    assert.equal(rep.problems.find((p) => p.kind === "free-pattern")!.pointer, f);
+    const cut = rep.problems.filter((p) => p.kind === "too-many-problems");
+    assert.equal(cut.length, 1);
+    assert.match(cut[0]!.message, /9500 more problems of kind "canary"/);
+    assert.equal(rep.problems.at(-1), cut[0], "the summary comes last");
+    for (let i = 0; i < 10_500; i++) u8[blocks[i]! + 21] ^= 0xff;
+    assert.deepEqual(heap.check().omitted, {}, "nothing cut when there is little to report");
   });
 });
 

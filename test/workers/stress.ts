@@ -9,7 +9,7 @@
  * survive into the next round, whose workers verify them when they take them out.
  *
  * Checked after every worker: a disposed worker left no page to reclaim (reclaimThread → 0), a
- * terminated one left pages (> 0) and a second reclaim finds none. After every round (no worker
+ * terminated one that allocated left pages (> 0) and a second reclaim finds none. After every round (no worker
  * running): every block in the transfer array verifies, no two of them overlap, and stats()
  * counts exactly those blocks live. At the end: the main thread frees them all, collect(), and
  * stats() must show nothing live and no page in use.
@@ -287,7 +287,8 @@ function watch(heap: Heap, run: Running): Promise<WorkerSummary> {
               try {
                 const reclaimed = heap.reclaimThread(run.tid, { ended: true }); // terminate() resolved: it has ended
                 const again = heap.reclaimThread(run.tid);
-                if (reclaimed <= 0) return fail(`reclaimThread(${run.tid}) after terminate() returned ${reclaimed}; the worker owned pages`);
+                // A worker that started after its round was over allocated nothing and owns no page.
+                if (reclaimed <= 0 && counts!.allocs > 0) return fail(`reclaimThread(${run.tid}) after terminate() returned ${reclaimed}; the worker owned pages (it allocated ${counts!.allocs} blocks)`);
                 if (again !== 0) return fail(`a second reclaimThread(${run.tid}) returned ${again}, expected 0`);
                 run.state = "finished";
                 resolve({ origin: run.origin, tid: run.tid, ending: run.ending, counts: counts!, reclaimed });
