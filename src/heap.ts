@@ -215,7 +215,7 @@ export class Heap {
             i32[c + TC.HEAD] = ptr;
             i32[(c + TC.ROOM) | 0] = (room - 1) | 0;
           } else {
-            this.cache.pushDraining(ptr, e, cls);
+            this.cache.pushDraining(ptr, cls);
           }
           return;
         }
@@ -239,7 +239,7 @@ export class Heap {
       i32[c + TC.HEAD] = ptr;
       i32[c + TC.ROOM] = room - 1;
     } else {
-      this.cache.pushDraining(ptr, e, cls);
+      this.cache.pushDraining(ptr, cls);
     }
   }
 

@@ -66,9 +66,11 @@ export const CLASS_EXTEND = new Int32Array(NUM_CLASSES);
 
 /**
  * The thread cache's bounds (thread_cache.ts). A class's cache holds at most CLASS_CACHE_CAP
- * blocks: CACHE_CLASS_BYTES of them, but no more than CACHE_MAX_BLOCKS and no fewer than one;
- * classes above CACHE_MAX_SIZE are not cached (cap 0). A worker's caches thus hold at most
- * CACHE_WORKER_BYTES bytes (the sum of cap × size).
+ * blocks: CACHE_CLASS_BYTES of them, but no more than CACHE_MAX_BLOCKS and no fewer than four;
+ * a class above CACHE_MAX_SIZE holds one block (its pages hold a block or two: without it, a
+ * malloc/free pair would set a page up and give it back each time, and a block freed twice in a
+ * row could already be another worker's). A worker's caches thus hold at most CACHE_WORKER_BYTES
+ * bytes (the sum of cap × size); a growth of the heap and collect() empty them.
  */
 export const CACHE_CLASS_BYTES = 16 * 1024;
 export const CACHE_MAX_BLOCKS = 64;
@@ -129,7 +131,7 @@ for (let c = 0; c < NUM_CLASSES; c++) {
   CLASS_CAPACITY[c] = Math.floor((pages * Page.SIZE) / size);
   // The seed measured 32 blocks per refill as best (128 polluted L1 and lost 36 %); cap at 4 KiB.
   CLASS_EXTEND[c] = size >= 4096 ? CLASS_CAPACITY[c]! : Math.max(1, Math.min(32, Math.floor(4096 / size)));
-  CLASS_CACHE_CAP[c] = size > CACHE_MAX_SIZE ? 0 : Math.max(4, Math.min(CACHE_MAX_BLOCKS, Math.floor(CACHE_CLASS_BYTES / size)));
+  CLASS_CACHE_CAP[c] = size > CACHE_MAX_SIZE ? 1 : Math.max(4, Math.min(CACHE_MAX_BLOCKS, Math.floor(CACHE_CLASS_BYTES / size)));
   CLASS_REFILL[c] = Math.max(1, Math.min(CACHE_REFILL, CLASS_CACHE_CAP[c]! >>> 1));
   const shift = 31 - Math.clz32(size & -size);
   CLASS_SHIFT[c] = shift;

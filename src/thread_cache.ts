@@ -91,19 +91,10 @@ export class ThreadCache {
     return first >>> 0;
   }
 
-  /**
-   * A push found no room in the list of `cls`: drains it to half its cap and pushes block `p` of
-   * page `e`. (Classes without a cache give `p` straight back to its page.)
-   */
-  pushDraining(p: number, e: number, cls: number): void {
+  /** A push found no room in the list of `cls`: drains it to half its cap and pushes block `p`. */
+  pushDraining(p: number, cls: number): void {
     const cap = CLASS_CACHE_CAP[cls]!;
     this.rg.i32[(p >>> 2) + Block.KEY] = this.key;
-    if (cap === 0) {
-      const i32 = this.rg.i32;
-      const used = returnBlock(i32, e, p);
-      if (used === 0 || (i32[e + PG.FLAGS]! & PF.FULL) !== 0) this.pages.settle(e, cls, used);
-      return;
-    }
     const kept = this.drain(cls, cap >>> 1);
     const i32 = this.rg.i32;
     const w = cacheWord(this.slot, cls);
