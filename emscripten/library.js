@@ -111,6 +111,14 @@ mergeInto(LibraryManager.library, {
     return (hakmemHeap !== null ? hakmemHeap : hakmemStart()).usableSize(ptr >>> 0);
   },
 
+  // Fills the C side's thread-local struct at `at` (emscripten/fast_path.ts): 1 when malloc and
+  // free may run the thread cache's fast paths in wasm, 0 when every call must come here.
+  hakmem_js_fast_path__deps: ['$hakmemStart'],
+  hakmem_js_fast_path__sig: 'iii',
+  hakmem_js_fast_path: function(at, version) {
+    return hakmemApi.fastPathSetup(hakmemHeap !== null ? hakmemHeap : hakmemStart(), at >>> 0, version);
+  },
+
   hakmem_js_sbrk__deps: ['$hakmemStart'],
   hakmem_js_sbrk__sig: 'ii',
   hakmem_js_sbrk: function(increment) {

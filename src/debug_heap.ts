@@ -68,6 +68,11 @@ export class DebugHeap extends Heap {
     this.log = log;
   }
 
+  /** @internal Checked and traced calls must all reach JS: no fast path in a module's C code. */
+  override fastPathWords(): null {
+    return null;
+  }
+
   override malloc(size: number): number {
     if (this.leanAlloc && typeof size === "number" && (size >>> 0) === size && size <= MID_MAX - Checked.OVERHEAD) {
       return this.mallocChecked(size, "malloc");
@@ -198,6 +203,9 @@ export class DebugHeap extends Heap {
   private verifyLive(p: number, e: number, size: number, fn: string): number {
     const i32 = this.i32;
     if (isMarkedFree(i32, p, size)) {
+      if (fn !== "free") {
+        throw new HeapCorruptionError(`hakmem: ${fn}(${hex(p)}): use after free: the block is free (${this.where(p, e)})`, p, "use-after-free");
+      }
       throw new HeapCorruptionError(
         `hakmem: ${fn}(${hex(p)}): double free: the block is already free (${this.where(p, e)}); it was freed before, possibly by another worker`,
         p,

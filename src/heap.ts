@@ -330,7 +330,7 @@ export class Heap {
     this.ensureUsable("alignedAlloc");
     if (alignment <= 16) return this.allocate(Math.max(size, alignment));
     if (size <= MID_MAX && alignment <= Page.SIZE) {
-      // Spans start 64 KiB aligned, so every block of a class whose size is a multiple of the
+      // Spans start 8 KiB aligned (on a page), so every block of a class whose size is a multiple of the
       // alignment is aligned.
       for (let c = classOf(Math.max(size, alignment)); c < NUM_CLASSES; c++) {
         if ((CLASS_SIZE[c]! & (alignment - 1)) === 0) return this.mallocClass(c);
@@ -574,7 +574,10 @@ export class Heap {
     this.cache.flush();
     this.pages.abandonAll();
     this.disposed = true;
+    // The fast paths read nothing from here on (undefined sends malloc to the slow path, a zero
+    // range sends free there), and both throw: the slot may soon be another worker's.
     this.dataBytes = 0;
+    this.i32 = new Int32Array(0);
     this.region.releaseThreadSlot(this.slot);
     this.releaseLiveness?.();
   }
@@ -619,7 +622,7 @@ export class Heap {
     const rg = this.region;
     const slot = rg.slotOfThread(threadId);
     this.adoptViews(); // slotOfThread may have refreshed the region's views
-    if (slot >= 0 && Atomics.load(this.i32, slot + T.STATE) !== ThreadState.ENDED) {
+    if (slot >= 0 && Atomics.load(this.i32, slot + T.STATE) === ThreadState.ALIVE) {
       if (options.ended !== true) {
         throw new Error(
           `hakmem: reclaimThread(${threadId}): thread ${threadId} may still be running. Worker.terminate() stops a worker only some time later ` +
@@ -630,6 +633,8 @@ export class Heap {
       }
       Atomics.compareExchange(this.i32, slot + T.STATE, ThreadState.ALIVE, ThreadState.ENDED);
     }
+    // One reclaimer per thread: a second one (two survivors awaiting reclaimWhenGone) leaves it.
+    if (slot >= 0 && Atomics.compareExchange(this.i32, slot + T.STATE, ThreadState.ENDED, ThreadState.RECLAIMING) !== ThreadState.ENDED) return 0;
     // Stopped inside the heap lock: free it, and rebuild what its operation may have left half done.
     if (takeOverLock(this.i32, rg.hdr + H.LOCK, threadId, this.tid)) repairSpans(rg);
     if (slot >= 0) returnCacheOf(rg, slot, threadId);
@@ -658,6 +663,15 @@ export class Heap {
   livenessGranted(threadId: number): boolean {
     const slot = this.region.slotOfThread(threadId);
     return slot < 0 || Atomics.load(this.region.i32, slot + T.LIVENESS) === threadId;
+  }
+
+  /**
+   * @internal What emscripten/fast_path.ts hands a module's C malloc and free (in its order):
+   * where this worker's cache lists lie and the words free's test reads. Null in a DebugHeap,
+   * whose calls must all reach JS.
+   */
+  fastPathWords(): number[] | null {
+    return [this.cacheWord, this.classWord, this.dirWord, this.dataStart, this.segShift, this.slotNo, this.key, this.mappedWord];
   }
 
   /** @internal The heap's random id (H.HEAP_ID), shared by all its workers: names its Web Locks. */
@@ -893,11 +907,12 @@ export class Heap {
 
   /** Copies the region's views and limits, as they are (after growth by this worker). */
   private adoptViews(): void {
+    if (this.disposed) return;
     const rg = this.region;
     this.i32 = rg.i32;
     this.bytes = rg.u8;
     this.mappedPages = rg.mappedPages;
-    if (!this.disposed) this.dataBytes = rg.mappedPages * Page.SIZE;
+    this.dataBytes = rg.mappedPages * Page.SIZE;
   }
 }
 

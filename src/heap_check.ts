@@ -21,11 +21,10 @@
  *   kind, PG.HEAD = itself and PG.START = its first byte; every page of a span in use has
  *   PG.HEAD = the head; a free span's last page carries Kind.FREE, its length and its head, and
  *   its other pages name some page entry in PG.HEAD; no two free spans touch; a small page spans
- *   CLASS_SPAN_PAGES[class] pages;
+ *   CLASS_FIRST_PAGES[class] to CLASS_SPAN_PAGES[class] pages;
  * - bins: every free span is in bin binOf(length), bins hold only free span heads, PG.PREV
  *   mirrors PG.NEXT, no cycles;
- * - counters: the segment table counts the pages in use of each segment; H.PAGES_IN_USE is the
- *   sum of the spans in use, and at most H.PEAK_PAGES_IN_USE;
+ * - counters: H.PAGES_IN_USE is the sum of the spans in use, and at most H.PEAK_PAGES_IN_USE;
  * - small pages: PG.CAPACITY, PG.INV, PG.SHIFT match the class; PG.RESERVED <= capacity; flags;
  *   the free list and the thread-free list hold block starts below PG.RESERVED of this page,
  *   without cycles and without a block on both; PG.USED = PG.RESERVED − length of the free list
@@ -35,7 +34,7 @@
  *   its length and cap;
  * - owners: a page's owner is 0 or the id of a live thread slot; an ownerless small page is in
  *   the abandoned list of its class, and abandoned lists hold only ownerless small pages of their
- *   class; each live thread's current pages (by class and by size) are its own pages of that
+ *   class; each live thread's current pages (by class) are its own pages of that
  *   class and heads of its queue; every owned page is reachable from its owner's current page
  *   (queue) or from the head of a full list, with PG.PREV mirroring PG.NEXT;
  * - checked mode: every live block's trailer decodes to a size n <= size − CHECK_OVERHEAD and its
@@ -187,6 +186,12 @@ function scratchFor(capacity: number): Uint8Array {
   return scratch;
 }
 
+/** Takes in growth by others (what region.lock() does after taking the lock); true. */
+function synced(rg: Region): boolean {
+  rg.sync();
+  return true;
+}
+
 /**
  * Takes the heap lock for a read-only walk. Returns true when taken (release with `unlock`),
  * false when it reported why it walks without it.
@@ -194,7 +199,9 @@ function scratchFor(capacity: number): Uint8Array {
 export function lockForWalk(rg: Region, report: (p: HeapProblem) => void): boolean {
   const i32 = rg.i32;
   const index = rg.hdr + H.LOCK;
-  if (Atomics.compareExchange(i32, index, 0, 1) === 0) return true;
+  // Held in this worker's name (as lock.ts holds it), so that a reclaimer can take it over.
+  const mine = rg.tid << 1;
+  if (Atomics.compareExchange(i32, index, 0, mine) === 0) return synced(rg);
   if (typeof SharedArrayBuffer === "undefined" || !(i32.buffer instanceof SharedArrayBuffer)) {
     report({
       kind: "lock",
@@ -207,7 +214,7 @@ export function lockForWalk(rg: Region, report: (p: HeapProblem) => void): boole
   let canWait = true;
   for (;;) {
     const v = Atomics.load(i32, index);
-    if (v === 0 && Atomics.compareExchange(i32, index, 0, 1) === 0) return true;
+    if (v === 0 && Atomics.compareExchange(i32, index, 0, mine) === 0) return synced(rg);
     if (Date.now() > deadline) break;
     if (canWait && v !== 0) {
       try {
@@ -680,13 +687,13 @@ class Checker {
       if (slot === 0) break;
       const state = Atomics.load(i32, slot + T.STATE);
       if (state === ThreadState.FREE) continue;
-      if (state !== ThreadState.ALIVE && state !== ThreadState.ENDED) {
-        report({ kind: "thread-slot", message: `thread slot ${t} (word ${slot}) has state ${state}, expected ${ThreadState.FREE} (free), ${ThreadState.ALIVE} (alive) or ${ThreadState.ENDED} (ended, not yet reclaimed)` });
+      if (state !== ThreadState.ALIVE && state !== ThreadState.ENDED && state !== ThreadState.RECLAIMING) {
+        report({ kind: "thread-slot", message: `thread slot ${t} (word ${slot}) has state ${state}, expected ${ThreadState.FREE} (free), ${ThreadState.ALIVE} (alive), ${ThreadState.ENDED} (ended, not yet reclaimed) or ${ThreadState.RECLAIMING} (being reclaimed)` });
         continue;
       }
       const tid = Atomics.load(i32, slot + T.TID);
       if (tid <= 0 || tid > nextTid) {
-        report({ kind: "thread-slot", message: `thread slot ${t} (word ${slot}) is alive with thread id ${tid}, outside the ids handed out so far (1..${nextTid})` });
+        report({ kind: "thread-slot", message: `thread slot ${t} (word ${slot}) is occupied (state ${state}) by thread id ${tid}, outside the ids handed out so far (1..${nextTid})` });
         continue;
       }
       if (live.has(tid)) {

@@ -37,7 +37,7 @@ export interface BlockInfo {
   classSize: number;
   /** Thread id of the worker owning its page; 0 for a large block or an abandoned page. */
   owner: number;
-  /** Usable bytes of the block: the class size, or its pages × 64 KiB for a large block. */
+  /** Usable bytes of the block: the class size, or its pages × 8 KiB for a large block. */
   usable: number;
 }
 

@@ -193,6 +193,8 @@ export const enum ThreadState {
   ALIVE = 1,
   /** Its worker is known to have ended (liveness.ts); its pages wait for reclaimThread. */
   ENDED = 2,
+  /** A reclaimThread is taking its pages over (one at a time: a second one leaves it alone). */
+  RECLAIMING = 3,
 }
 
 // ─── Page table entries: word offsets within an entry ──────────────────────────────────────

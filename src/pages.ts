@@ -117,9 +117,9 @@ export function pushThreadFree(i32: Int32Array, e: number, p: number, key: numbe
  * blocks freed into its thread-free list by anyone, until a worker adopts it.
  */
 export function abandonPage(rg: Region, e: number): void {
-  const i32 = rg.i32;
   rg.lock();
   try {
+    const i32 = rg.i32; // after lock(), which takes in growth by others: e may lie in their arenas
     Atomics.store(i32, e + PG.TAG, 0);
     Atomics.store(i32, e + PG.OWNER, 0);
     const head = rg.abandonedWord + i32[e + PG.CLASS]!;
@@ -136,11 +136,11 @@ export function abandonPage(rg: Region, e: number): void {
  * number rg.slotNo); 0 when there is none.
  */
 export function adoptAbandoned(rg: Region, cls: number): number {
-  const i32 = rg.i32;
   const head = rg.abandonedWord + cls;
-  if (Atomics.load(i32, head) === 0) return 0;
+  if (Atomics.load(rg.i32, head) === 0) return 0;
   rg.lock();
   try {
+    const i32 = rg.i32; // after lock(): the listed pages may lie in arenas others mapped
     const e = i32[head]!;
     if (e === 0) return 0;
     i32[head] = i32[e + PG.NEXT]!;
@@ -156,10 +156,10 @@ export function adoptAbandoned(rg: Region, cls: number): number {
 
 /** Head entries of the small pages that thread `tid` owns. */
 export function pagesOwnedBy(rg: Region, tid: number): number[] {
-  const i32 = rg.i32;
   const pages: number[] = [];
   rg.lock();
   try {
+    const i32 = rg.i32; // after lock(), which takes in growth by others
     for (let r = 0; r < rg.mappedPages; ) {
       const e = rg.entryOfPage(r);
       if (i32[e + PG.CLASS]! >= 0 && Atomics.load(i32, e + PG.OWNER) === tid) pages.push(e);

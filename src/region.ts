@@ -256,13 +256,15 @@ export class Region {
    * @throws Error when all MAX_THREADS slots are taken, or the heap has no page left for slots.
    */
   claimThreadSlot(): number {
+    // The thread id first: making slots takes the heap lock, which must name its holder (two
+    // workers attaching at once are two holders; a worker terminated inside is one to take over).
+    const tid = Atomics.add(this.i32, this.hdr + H.NEXT_TID, 1) + 1;
+    this.tid = tid;
     for (let t = 0; t < MAX_THREADS; t++) {
       let slot = this.slotWord(t);
       if (slot === 0) slot = this.makeSlots(t);
       const i32 = this.i32;
       if (Atomics.compareExchange(i32, slot + T.STATE, ThreadState.FREE, ThreadState.ALIVE) === ThreadState.FREE) {
-        const tid = Atomics.add(i32, this.hdr + H.NEXT_TID, 1) + 1;
-        this.tid = tid;
         this.slotNo = t + 1;
         i32.fill(this.nullEntry, slot + T.CURRENT, slot + T.CURRENT + NUM_CLASSES);
         initCache(i32, slot);

@@ -7,8 +7,9 @@
  * table. Within an arena the pages form a sequence of spans, each in use (a small page of a size
  * class, a large block, or metadata) or free. Free spans sit in bins by length (exact bins for
  * 1..16 pages, one bin per power of two above) and are coalesced with free neighbours when
- * released, so no two free spans are ever adjacent. A request takes the first span that fits
- * from the smallest bin that can hold it and returns the tail to the bins. A request no free span
+ * released, so no two free spans are ever adjacent. A request takes a span from the smallest bin
+ * that can hold it (an exact bin's head; in a power-of-two bin the best fit, fewest pages, then
+ * lowest address) and returns the tail to the bins. A request no free span
  * fits grows the buffer: a new arena at least as large as the request and a quarter of what is
  * mapped (fewer, larger growths), in whole segments. Memory is never handed back, because a
  * buffer cannot shrink and churning memory is what the seed regretted; a segment with no page in
@@ -186,7 +187,8 @@ export function ensureMapped(rg: Region, pages: number): boolean {
 }
 
 /**
- * Rebuilds the span bins and the pages-in-use counts from the page table, after a worker was
+ * Rebuilds the span bins, the pages-in-use counts and the abandoned lists from the page table
+ * (rebuild), after a worker was
  * terminated inside the heap lock (its operation may have stopped half way). A span in use is
  * recognised by its head: PG.CLASS not free, PG.HEAD naming itself and every page of it naming
  * it, a length within the mapped pages. Every other page is free, and runs of free pages become

@@ -13,7 +13,8 @@
  * - A class's pages are spans of CLASS_FIRST_PAGES..CLASS_SPAN_PAGES pages: a worker's first span
  *   of a class is small (one page for classes up to 1 KiB: a heap using many classes stays
  *   small), and each next one twice as long as the one before, up to a span of at least 64 KiB
- *   that holds MIN_BLOCKS_PER_SPAN blocks (4 for the largest classes) with little tail waste.
+ *   that holds MIN_BLOCKS_PER_SPAN blocks with little tail waste (the largest classes, whose 64 KiB
+ *   hold fewer, take the span of least waste that holds two).
  * - `classOfSmall(size)` for size <= SMALL_MAX is one table read: the malloc fast path.
  */
 

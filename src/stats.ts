@@ -2,7 +2,7 @@
  * stats — what the heap holds, counted by walking the page table.
  *
  * Nothing is counted on the fast paths: live blocks per class are the pages' PG.USED less the
- * blocks on their thread-free lists and in the workers' thread caches (by their room words), and the
+ * blocks on their thread-free lists and in the workers' thread caches (their lists, walked), and the
  * page-level figures come from the counters the span allocator keeps under the heap lock. A
  * walk costs one read per page entry, so stats() is for reports and tests, not for hot loops.
  *

@@ -10,10 +10,10 @@
  * - a page with nothing left to hand out (no free block, none from other workers, fully carved)
  *   moves to the full list, and rejoins its queue (last) once an eighth of its blocks came back,
  *   so that it then serves a run of refills;
- * - an empty page that is not current goes back to the span bins at once (the thread cache in
- *   front keeps a class whose live count hovers at a page boundary from giving a span back and
- *   taking it again in a loop, which a spare empty page per class did before the cache, at a cost
- *   of one idle page per class);
+ * - an empty page goes back to the span bins at once, current or not (the thread cache in front
+ *   keeps a class whose live count hovers at a page boundary from giving a span back and taking
+ *   it again in a loop, which a spare empty page per class did before the cache, at a cost of one
+ *   idle page per class);
  * - when the queue is empty: a full page that other workers freed into, then an abandoned page of
  *   the class, then a new span.
  *
@@ -86,8 +86,8 @@ export class ThreadPages {
 
   /**
    * Blocks of this worker's page `e` (class `cls`) came back to its free list and PG.USED is now
-   * `used`: a full page with an eighth of its blocks back rejoins its queue; an empty page that
-   * is not current goes back to the heap.
+   * `used`: a full page with an eighth of its blocks back rejoins its queue; an empty page goes
+   * back to the heap.
    */
   settle(e: number, cls: number, used: number): void {
     const i32 = this.rg.i32;

@@ -68,10 +68,10 @@ test("reliability: a six-second run passes every part and prints a line for each
 });
 
 test("reliability: a failed part prints FAIL, its failure and its replay line, and the command exits 1", async () => {
-  const r = await script("reliability", ["--minutes", "0.05", "--seed", "6", "--inject-fault", "3000", "--quiet"]);
+  const r = await script("reliability", ["--minutes", "0.05", "--seed", "6", "--inject-fault", "500", "--quiet"]);
   assert.equal(r.code, 1, r.stdout + r.stderr);
   assert.match(r.stdout, /^reliability: soak +PASS /m, "the soak has no injected fault");
-  const replays = [...r.stdout.matchAll(/^replay: (npm run fuzz -- .* --inject-fault 3000)$/gm)].map((m) => m[1]);
+  const replays = [...r.stdout.matchAll(/^replay: (npm run fuzz -- .* --inject-fault 500)$/gm)].map((m) => m[1]);
   assert.deepEqual(replays.map((l) => / --(checked|default)/.exec(l!)![1]), ["checked", "default", "default", "default"], r.stdout);
   for (const part of ["fuzz checked", "fuzz default ×1", "fuzz default ×2", "fuzz default ×4"]) assert.match(r.stdout, new RegExp(`^reliability: ${part} +FAIL `, "m"));
   assert.match(r.stdout, /^reliability: FAIL \(fuzz checked, fuzz default ×1, fuzz default ×2, fuzz default ×4; [\s\S]*replay:\n {2}npm run fuzz -- /m);

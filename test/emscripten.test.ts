@@ -79,6 +79,7 @@ interface HostModule {
   _c_check_free(p: number, n: number, tag: number): number;
   _c_resize_heap(bytes: number): number;
   _c_memory_grow(pages: number): number;
+  _hakmem_fast_path(): number;
 }
 
 async function loadHostModule(threaded: boolean): Promise<HostModule> {
@@ -105,6 +106,42 @@ function intact(heap: Heap, p: number, n: number, tag: number): boolean {
   for (let i = 0; i < n; i++) if (u8[p + i] !== pattern(tag, i)) return false;
   return true;
 }
+
+describe("Emscripten: malloc and free in wasm", { skip }, () => {
+  it("run on the thread cache in wasm, with the heap exact and double frees caught; a checked heap leaves them to JS", async () => {
+    const m = await loadHostModule(false);
+    const heap = m.hakmemHeap;
+    const blocks: Array<[number, number, number]> = []; // pointer, size, pattern tag
+    for (let round = 0; round < 4; round++) {
+      for (let k = 0; k < 500; k++) {
+        const n = 1 + ((k * 7919 + round) % (k % 10 === 0 ? 60_000 : 1000));
+        blocks.push([m._c_alloc(n, k & 255), n, k & 255]);
+      }
+      assert.equal(m._hakmem_fast_path(), 1, "the fast path is on once the heap exists");
+      // Free every other one from C (the push in wasm), check the rest from JS.
+      for (let i = blocks.length - 1; i >= 0; i -= 2) {
+        const [p, n, tag] = blocks[i]!;
+        assert.equal(m._c_check_free(p, n, tag), 1, `block ${i} intact when C frees it`);
+        blocks.splice(i, 1);
+      }
+      const s = heap.stats();
+      assert.equal(s.liveBlocks, blocks.length, "stats() counts what C holds");
+      assert.deepEqual(heap.check().problems, []);
+    }
+    for (const [p] of blocks) heap.free(p);
+    assert.equal(heap.stats().liveBytes, 0);
+    assert.throws(() => heap.free(blocks[0]![0]), /double free/, "a block C's free pushed carries the free key");
+
+    process.env.HAKMEM_CHECK = "1";
+    try {
+      const checked = await loadHostModule(false);
+      assert.ok(checked._c_alloc(100, 1) !== 0);
+      assert.equal(checked._hakmem_fast_path(), 0, "a checked heap: every call reaches JS");
+    } finally {
+      delete process.env.HAKMEM_CHECK;
+    }
+  });
+});
 
 describe("Emscripten: the host shares the heap", { skip }, () => {
   it("JS frees blocks C allocated and C frees blocks JS allocated", async () => {

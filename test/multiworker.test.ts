@@ -197,6 +197,42 @@ describe("multi-worker", { concurrency: false }, () => {
     assertEmpty(heap, "after the second thread heap");
   });
 
+  test("attach at once: 16 workers attach to a fresh heap together (thread slots made as they come, under the lock in each one's name)", async () => {
+    const heap = createHeap({ maxBytes: 64 * MiB });
+    const go = new Int32Array(new SharedArrayBuffer(4));
+    const url = new URL("../src/index.js", import.meta.url).href;
+    const workers = Array.from({ length: 16 }, () => new Worker(
+      `const { workerData, parentPort } = require("node:worker_threads");
+      import(workerData.url).then(({ attachHeap }) => {
+        const go = new Int32Array(workerData.go);
+        parentPort.postMessage("ready");
+        Atomics.wait(go, 0, 0);
+        try {
+          const heap = attachHeap(workerData.handle);
+          const p = heap.malloc(100);
+          heap.u8.fill(heap.threadId & 255, p, p + 100);
+          parentPort.postMessage({ tid: heap.threadId, p });
+        } catch (e) {
+          parentPort.postMessage({ error: String(e) });
+        }
+      });`,
+      { eval: true, workerData: { url, handle: heap.handle(), go: go.buffer } },
+    ));
+    await Promise.all(workers.map((w) => new Promise((resolve) => w.once("message", resolve))));
+    const replies = workers.map((w) => new Promise<{ tid?: number; p?: number; error?: string }>((resolve) => w.once("message", resolve)));
+    Atomics.store(go, 0, 1);
+    Atomics.notify(go, 0);
+    const got = await Promise.all(replies);
+    await Promise.all(workers.map((w) => w.terminate()));
+    assert.deepEqual(got.filter((r) => r.error !== undefined), [], "no worker failed to attach");
+    assert.equal(new Set(got.map((r) => r.tid)).size, 16, "16 distinct thread ids");
+    for (const { tid, p } of got) for (let i = 0; i < 100; i++) assert.equal(heap.u8[p! + i], tid! & 255);
+    for (const { tid } of got) heap.reclaimThread(tid!, { ended: true });
+    for (const { p } of got) heap.free(p!);
+    assert.deepEqual(heap.check().problems, []);
+    assert.equal(heap.stats().liveBlocks, 0);
+  });
+
   test("handle(): a heap over non-shared memory has none (TypeError); attachHeap refuses non-shared memory", () => {
     assert.throws(() => createHeap({ shared: false, maxBytes: 16 * MiB }).handle(), TypeError);
     assert.throws(() => createHeap({ buffer: new ArrayBuffer(4 * MiB) }).handle(), TypeError);

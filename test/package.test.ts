@@ -26,7 +26,7 @@ import { gunzipSync } from "node:zlib";
 import { describeFailure, ROOT, runProcess as run, type Finished } from "./processes.js";
 
 /** What the package ships for emcc: not modules, so neither source-mapped nor in the exports map. */
-const EMCC_FILES = ["dist/emscripten/hakmem_library.js", "dist/emscripten/hakmem_malloc.c"];
+const EMCC_FILES = ["dist/emscripten/hakmem_library.js", "dist/emscripten/hakmem_malloc.c", "dist/emscripten/hakmem_layout.h"];
 
 const BIN = join(ROOT, "node_modules", ".bin");
 

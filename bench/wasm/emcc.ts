@@ -18,7 +18,7 @@ import { execFile, execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { basename, delimiter, join } from "node:path";
+import { basename, delimiter, dirname, join } from "node:path";
 import { emccArgs, libraryPath, sourcePath } from "../../src/emscripten/index.js";
 
 /** The heaps a program can be built with. */
@@ -100,7 +100,9 @@ export async function buildProgram(emcc: string, spec: BuildSpec): Promise<strin
   const hash = createHash("sha256");
   hash.update(emccVersion(emcc)).update(HARNESS).update(JSON.stringify(args.map((a) => a.replace(libraryPath, "LIB").replace(sourcePath, "SRC"))));
   for (const s of spec.sources) hash.update(readFileSync(s));
-  if (spec.heap === "hakmem") hash.update(readFileSync(libraryPath)).update(readFileSync(sourcePath));
+  if (spec.heap === "hakmem") {
+    hash.update(readFileSync(libraryPath)).update(readFileSync(sourcePath)).update(readFileSync(join(dirname(sourcePath), "hakmem_layout.h")));
+  }
   const dir = join(tmpdir(), "hakmem-emcc-cache", `${spec.name}-${spec.heap}-${hash.digest("hex").slice(0, 16)}`);
   const out = join(dir, `${spec.name}.js`);
   if (existsSync(join(dir, "done"))) return out;

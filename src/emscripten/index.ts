@@ -17,7 +17,10 @@ import { fileURLToPath } from "node:url";
 /** The Emscripten JS library, for `--js-library`. */
 export const libraryPath: string = fileURLToPath(new URL("./hakmem_library.js", import.meta.url));
 
-/** The C allocation functions (malloc, free, …), to compile into the module. */
+/**
+ * The C allocation functions (malloc, free, …), to compile into the module. It includes
+ * hakmem_layout.h from the same directory.
+ */
 export const sourcePath: string = fileURLToPath(new URL("./hakmem_malloc.c", import.meta.url));
 
 /**

@@ -30,6 +30,8 @@ import { attachHeap, createHeap } from "../create.js";
 import type { Heap } from "../heap.js";
 import { reclaimWhenGone, type ExitEvents } from "../liveness.js";
 
+export { fastPathSetup } from "./fast_path.js";
+
 /** What the library passes in from the glue: the module's Memory and its internals. */
 export interface ModuleSide {
   /** The module's WebAssembly.Memory (`wasmMemory` in the glue). */
@@ -118,7 +120,7 @@ export function threadHeap(s: ModuleSide): Heap {
 }
 
 function register(words: Int32Array, pthread: number, tid: number): void {
-  for (let i = 2; i < words.length - 1; i += 2) {
+  for (let i = 2; i < 2 + 2 * REGISTRY_CAPACITY; i += 2) {
     if (Atomics.compareExchange(words, i, 0, pthread) === 0) {
       Atomics.store(words, i + 1, tid);
       return;
@@ -130,7 +132,7 @@ function register(words: Int32Array, pthread: number, tid: number): void {
 
 /** Clears the registry entry of `pthread` and returns its thread id, or 0 if it has none. */
 function unregister(words: Int32Array, pthread: number): number {
-  for (let i = 2; i < words.length - 1; i += 2) {
+  for (let i = 2; i < 2 + 2 * REGISTRY_CAPACITY; i += 2) {
     if (Atomics.load(words, i) === pthread) {
       const tid = Atomics.load(words, i + 1);
       Atomics.store(words, i + 1, 0);

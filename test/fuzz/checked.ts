@@ -593,7 +593,7 @@ class CheckedFuzz {
       this.count("bad:write-after-free(page released)");
       return;
     }
-    if ((e as HeapCorruptionError).fault !== "double-free") fail(`usableSize(${hex(p)}) of a freed block: fault "${(e as HeapCorruptionError).fault}", expected "double-free"`);
+    if ((e as HeapCorruptionError).fault !== "use-after-free") fail(`usableSize(${hex(p)}) of a freed block: fault "${(e as HeapCorruptionError).fault}", expected "use-after-free"`);
     const spots: number[] = [];
     for (let b = CheckedBlock.FREE_START; b < Math.min(CheckedBlock.FREE_END, size - 4); b++) spots.push(b);
     for (let b = size - 4; b < size; b++) spots.push(b);
