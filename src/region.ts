@@ -233,11 +233,6 @@ export class Region {
     return this.i32[this.dirWord + ((p - this.dataStart) >>> this.segmentShift)]! + ((p >>> Page.SHIFT) << Entry.SHIFT);
   }
 
-  /** Relative data page of the span head at entry `e` (from its PG.START). */
-  pageOfHead(e: number): number {
-    return ((this.i32[e + PG.START]! >>> 0) >>> Page.SHIFT) - this.firstPage;
-  }
-
   /**
    * Word index of thread slot `t` (0..MAX_THREADS), or 0 while it has not been made. Takes in
    * growth by others when the slot lies past this worker's views (another worker's growth made its

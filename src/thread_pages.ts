@@ -51,11 +51,6 @@ export class ThreadPages {
     this.queues = new PageQueues(slot + T.CURRENT, rg.nullEntry);
   }
 
-  /** The current page of `cls`, or the null entry. */
-  current(cls: number): number {
-    return this.queues.current(this.rg.i32, cls);
-  }
-
   /**
    * The current page of `cls`, made to have blocks on its free list: blocks other workers freed
    * into it, or newly carved ones; pages with none left move to the full list, and the next page

@@ -61,7 +61,13 @@ export const enum Slot {
   NEW_PTR = 7,
   /** In a transfer slot: the epoch the block was put there (it is not taken out in the same epoch). */
   HANDED_IN = 8,
-  WORDS = 9,
+  /**
+   * 1 when the block is a size class's block (in a small page), 0 for a large block (a run of
+   * pages: malloc above MID_MAX, alignedAlloc above a page's alignment, or what a realloc in
+   * place of one left, whatever its usable size). Only the first stay in a thread cache when freed.
+   */
+  SMALL = 9,
+  WORDS = 10,
 }
 
 export const enum SlotState {

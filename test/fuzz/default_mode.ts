@@ -35,7 +35,7 @@
  */
 
 import { Worker } from "node:worker_threads";
-import { createHeap, reclaimWhenGone, type Heap } from "../../src/index.js";
+import { createHeap, MID_MAX, reclaimWhenGone, type Heap } from "../../src/index.js";
 import { fillSparse } from "../patterns.js";
 import { BoardLayout, Ctl, SCRATCH_SLOTS, Slot, SlotState, TABLE_SLOTS, verifySlot, type DefaultWorkerData, type WorkerMessage } from "./board.js";
 import { CheckSchedule, FuzzFailure, expectError, fail, formatCounts, hex, randomSize, rng, seedFor, type FuzzSummary } from "./common.js";
@@ -420,6 +420,7 @@ class DefaultFuzz {
       b[s + Slot.USABLE] = heap.usableSize(p);
       b[s + Slot.ID] = id;
       b[s + Slot.OWNER] = heap.threadId;
+      b[s + Slot.SMALL] = n <= MID_MAX ? 1 : 0;
       b[s + Slot.HANDED_IN] = -1;
       b[s + Slot.STATE] = SlotState.LIVE;
     }

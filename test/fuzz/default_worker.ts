@@ -25,7 +25,7 @@
  */
 
 import { isMainThread, parentPort, workerData } from "node:worker_threads";
-import { attachHeap, MID_MAX, type Heap } from "../../src/index.js";
+import { attachHeap, MID_MAX, PAGE_SIZE, type Heap } from "../../src/index.js";
 import { fillSparse, findNonZero, findSparseMismatch } from "../patterns.js";
 import { BoardLayout, Ctl, SCRATCH_SLOTS, Slot, SlotState, TABLE_SLOTS, verifySlot, type DefaultWorkerData, type WorkerMessage } from "./board.js";
 import { BAD_POINTERS, FuzzFailure, Recent, expectError, fail, hex, randomSize, rng, seedFor } from "./common.js";
@@ -209,6 +209,7 @@ class FuzzWorker {
     b[s + Slot.USABLE] = usable;
     b[s + Slot.ID] = id;
     b[s + Slot.OWNER] = this.tid;
+    b[s + Slot.SMALL] = n <= MID_MAX && align <= PAGE_SIZE ? 1 : 0;
     b[s + Slot.STATE] = SlotState.LIVE;
   }
 
@@ -263,7 +264,10 @@ class FuzzWorker {
     b[s + Slot.N] = n2;
     b[s + Slot.USABLE] = usable;
     b[s + Slot.ID] = id2;
-    if (q !== p) b[s + Slot.OWNER] = this.tid; // moved: a block of this worker's pages
+    if (q !== p) {
+      b[s + Slot.OWNER] = this.tid; // moved: a block of this worker's pages
+      b[s + Slot.SMALL] = n2 <= MID_MAX ? 1 : 0;
+    }
     b[s + Slot.STATE] = SlotState.LIVE;
   }
 
@@ -312,8 +316,9 @@ class FuzzWorker {
     const u = this.rand();
     if (u < 0.4) {
       // A block of this worker's own small pages stays in its thread cache after the free: no
-      // other worker can take it before the second free.
-      if (!live || b[s + Slot.OWNER] !== this.tid || b[s + Slot.USABLE]! > MID_MAX) return;
+      // other worker can take it before the second free. (A large block goes back to the span
+      // bins, where another worker may take it first: its second free is not this test's.)
+      if (!live || b[s + Slot.OWNER] !== this.tid || b[s + Slot.SMALL] !== 1) return;
       this.free(s, "free");
       this.note("free again", p);
       this.count("bad:double-free");
