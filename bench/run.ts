@@ -30,7 +30,7 @@
  *   footprint (untimed, fresh instances, one worker and eight; see footprint.ts).
  * Output: bench/results/latest.md, latest.json, latest.svg (the Markdown also on stdout); progress
  * on stderr. The full suite also runs the rows of C compiled to wasm (bench/wasm/suite.ts; data in
- * bench/results/wasm.json).
+ * bench/results/wasm.md and wasm.json, as npm run bench:wasm writes them).
  */
 
 import { execFile, spawn } from "node:child_process";
@@ -46,7 +46,7 @@ import { PeerSkipped, infoOf, type ExternalPeer, type Peer, type PeerInfo } from
 import { renderMarkdown } from "./report/markdown.js";
 import { renderSvg } from "./report/svg.js";
 import { WORKLOADS, workload as findWorkload } from "./workloads/index.js";
-import { runWasmSuite } from "./wasm/suite.js";
+import { runWasmSuite, writeWasmReport } from "./wasm/suite.js";
 import { multiSkipReason, type Workload } from "./workloads/types.js";
 
 const CHILD = join(dirname(fileURLToPath(import.meta.url)), "child.js");
@@ -433,8 +433,9 @@ async function main(): Promise<void> {
 
   await mkdir(RESULTS_DIR, { recursive: true });
   // The rows of C compiled to wasm (bench/wasm/suite.ts) come with the whole suite, not with a selection.
+  const wasmLoad = String(machine().load);
   const wasm = opts.workloads.length === WORKLOADS.length ? await runWasmSuite({ quick: opts.quick, runs: opts.runs, programs: true, log }) : null;
-  if (wasm !== null) await writeFile(join(RESULTS_DIR, "wasm.json"), `${JSON.stringify(wasm.json, null, 2)}\n`);
+  if (wasm !== null) await writeWasmReport(wasm, `node build/bench/run.js ${process.argv.slice(2).join(" ")}`.trim(), wasmLoad);
   const md = renderMarkdown(report) + (wasm?.markdown ?? "");
   await writeFile(join(RESULTS_DIR, "latest.md"), md);
   await writeFile(join(RESULTS_DIR, "latest.json"), `${JSON.stringify(report, null, 2)}\n`);

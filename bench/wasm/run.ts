@@ -7,10 +7,8 @@
  * Writes bench/results/wasm.md and wasm.json and prints the Markdown; progress on stderr.
  */
 
-import { mkdir, writeFile } from "node:fs/promises";
-import { join } from "node:path";
-import { RESULTS_DIR, commitId, machine } from "../lib/env.js";
-import { runWasmSuite } from "./suite.js";
+import { machine } from "../lib/env.js";
+import { runWasmSuite, writeWasmReport } from "./suite.js";
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
@@ -26,16 +24,9 @@ async function main(): Promise<void> {
   }
   runs ??= quick ? 3 : 5;
   if (!(Number.isInteger(runs) && runs >= 1)) throw new Error("--runs must be a positive integer");
-  const m = machine();
-  const header =
-    `# hakmem wasm benchmarks\n\n- commit: \`${commitId()}\`\n- machine: ${m.cpu}, ${m.cores} cores, ${m.platform}; Node ${m.node} (V8 ${m.v8}); ` +
-    `load average ${m.load} at the start\n- date: ${new Date().toISOString()}\n- command: \`node build/bench/wasm/run.js ${argv.join(" ")}\`\n`;
+  const load = machine().load;
   const result = await runWasmSuite({ quick, runs, programs, log: (line) => process.stderr.write(`${line}\n`) });
-  const md = `${header}${result.markdown}`;
-  await mkdir(RESULTS_DIR, { recursive: true });
-  await writeFile(join(RESULTS_DIR, "wasm.md"), md);
-  await writeFile(join(RESULTS_DIR, "wasm.json"), `${JSON.stringify(result.json, null, 2)}\n`);
-  process.stdout.write(md);
+  process.stdout.write(await writeWasmReport(result, `node build/bench/wasm/run.js ${argv.join(" ")}`.trim(), String(load)));
 }
 
 main().catch((err: unknown) => {

@@ -26,7 +26,10 @@
  * Without emcc every row is skipped with a note that names the apt command.
  */
 
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { RESULTS_DIR, commitId, machine } from "../lib/env.js";
 import { fmtBytes, fmtRate, fmtRatio, summarize } from "../lib/stats.js";
 import type { Summary } from "../lib/model.js";
 import { EMCC_MISSING, buildProgram, emccVersion, findEmcc, runProgram, type BuildSpec, type WasmHeap } from "./emcc.js";
@@ -318,4 +321,21 @@ function render(
   if (notes.length > 0) lines.push("", ...notes.map((n) => `- ${n}`));
   lines.push("");
   return { markdown: lines.join("\n"), json: { emcc: version, runs: o.runs, quick: o.quick, seconds, rows: data, notes } };
+}
+
+/**
+ * Writes bench/results/wasm.md (a header naming commit, machine, date and `command`, then the
+ * rows) and wasm.json; returns the Markdown. Both `npm run bench:wasm` and the whole suite write
+ * them, so that wasm.md always holds the latest figures.
+ */
+export async function writeWasmReport(result: WasmSuiteResult, command: string, loadAtStart: string): Promise<string> {
+  const m = machine();
+  const header =
+    `# hakmem wasm benchmarks\n\n- commit: \`${commitId()}\`\n- machine: ${m.cpu}, ${m.cores} cores, ${m.platform}; Node ${m.node} (V8 ${m.v8}); ` +
+    `load average ${loadAtStart} at the start\n- date: ${new Date().toISOString()}\n- command: \`${command}\`\n`;
+  const md = `${header}${result.markdown}`;
+  await mkdir(RESULTS_DIR, { recursive: true });
+  await writeFile(join(RESULTS_DIR, "wasm.md"), md);
+  await writeFile(join(RESULTS_DIR, "wasm.json"), `${JSON.stringify(result.json, null, 2)}\n`);
+  return md;
 }
