@@ -6,7 +6,7 @@
  * - PG.FREE, which the owner's thread cache refills from and drains into (thread_cache.ts), with
  *   plain stores;
  * - PG.THREAD_FREE, pushed by other workers with Atomics.compareExchange and taken whole by the
- *   owner (Atomics.exchange) when PG.FREE runs dry.
+ *   owner (Atomics.compareExchange, once it has counted it) when PG.FREE runs dry.
  * Blocks are carved lazily: PG.RESERVED counts the blocks ever linked into a list, and when both
  * lists are empty the owner links the next CLASS_EXTEND[class] blocks (the seed's batch refill).
  * Every free block — on either list, in a thread cache, or carved and never handed out — holds the
@@ -77,20 +77,30 @@ export function extendPage(i32: Int32Array, e: number, cls: number, key: number)
 /**
  * Moves the blocks other workers freed into the page's own free list. Returns how many it
  * moved. Owner only.
+ *
+ * The list is counted while it is still in place (others only push onto its head, so the links
+ * below a head once seen stay as they are), then taken with one compareExchange — again if a
+ * push came in between — and spliced in straight-line code. A worker terminated anywhere in here
+ * (V8 stops one at a call or a loop's back edge) leaves every block on exactly one list: taking
+ * the list first and counting after lost it whole when the worker was stopped in the count
+ * (found by the default-mode fuzz: a block freed by another worker, later seen live by walk()).
  */
 export function collectThreadFree(i32: Int32Array, e: number): number {
-  if (Atomics.load(i32, e + PG.THREAD_FREE) === 0) return 0;
-  const list = Atomics.exchange(i32, e + PG.THREAD_FREE, 0);
-  let n = 1;
-  let tail = list;
-  for (let next = i32[tail >>> 2]!; next !== 0; next = i32[tail >>> 2]!) {
-    tail = next;
-    n++;
+  for (;;) {
+    const list = Atomics.load(i32, e + PG.THREAD_FREE);
+    if (list === 0) return 0;
+    let n = 1;
+    let tail = list;
+    for (let next = i32[tail >>> 2]!; next !== 0; next = i32[tail >>> 2]!) {
+      tail = next;
+      n++;
+    }
+    if (Atomics.compareExchange(i32, e + PG.THREAD_FREE, list, 0) !== list) continue;
+    i32[tail >>> 2] = i32[e + PG.FREE]!;
+    i32[e + PG.FREE] = list;
+    i32[e + PG.USED] = i32[e + PG.USED]! - n;
+    return n;
   }
-  i32[tail >>> 2] = i32[e + PG.FREE]!;
-  i32[e + PG.FREE] = list;
-  i32[e + PG.USED] = i32[e + PG.USED]! - n;
-  return n;
 }
 
 /**
