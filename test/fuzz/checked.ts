@@ -51,7 +51,7 @@ import { BAD_POINTERS, CheckSchedule, FuzzFailure, Recent, expectError, fail, fo
 export interface CheckedFuzzOptions {
   /** Operations to run (Infinity: until `seconds` are up). */
   ops: number;
-  /** Stop after this many seconds, if given. */
+  /** Stop after this many seconds, if given (1,024 operations at least). */
   seconds?: number;
   seed: number;
   /** A full check every this many ops; 0: auto (CheckSchedule). */
@@ -160,7 +160,7 @@ class CheckedFuzz {
     let running = true;
     try {
       for (this.op = 0; this.op < o.ops; this.op++) {
-        if ((this.op & 1023) === 0 && performance.now() > deadline) break;
+        if ((this.op & 1023) === 0 && this.op > 0 && performance.now() > deadline) break; // 1024 ops at least
         this.step();
         if (this.schedule.due(this.op + 1) || this.withheld.size >= WITHHELD_CAP) {
           const start = performance.now();

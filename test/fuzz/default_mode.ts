@@ -43,7 +43,7 @@ import { CheckSchedule, FuzzFailure, expectError, fail, formatCounts, hex, rando
 export interface DefaultFuzzOptions {
   /** Operations to run, at least (whole epochs; Infinity: until `seconds` are up). */
   ops: number;
-  /** Stop after this many seconds, if given (at the end of an epoch). */
+  /** Stop after this many seconds, if given (at the end of an epoch; one epoch at least). */
   seconds?: number;
   seed: number;
   /** Worker threads, 1 to 8. */
@@ -181,7 +181,8 @@ class DefaultFuzz {
     let failure = "";
     try {
       for (let w = 0; w < o.workers; w++) await this.spawn(w);
-      while (this.ops < o.ops && performance.now() < deadline) {
+      // At least one epoch, however short the time (a loaded machine may spend it starting workers).
+      for (let first = true; this.ops < o.ops && (first || performance.now() < deadline); first = false) {
         await this.runEpoch();
         if (this.schedule.due(this.ops)) {
           const start = performance.now();
