@@ -1083,6 +1083,18 @@ class Checker {
       return;
     }
     const at = findCanaryDamage(this.i32, b, size, n, this.checkAll);
+    if (at >= 0 && findFreeDamage(this.i32, b, size, this.key, this.checkAll) === size - 4) {
+      // Free key and fill intact, only the trailer changed: a freed block whose free mark was
+      // overwritten (withheld when its reuse caught that), the word decoding to a size that fits
+      // by chance (odds of about size / 2^32). Its canary was never written: the fill is there.
+      this.report({
+        kind: "trailer",
+        message: `${name} at ${hex(b)}: its trailer holds 0x${(word >>> 0).toString(16)} (it decodes to ${n} requested bytes), but the block holds the free key and fill: a freed block whose trailer was overwritten, withheld from reuse when that was caught`,
+        page: r,
+        pointer: b,
+      });
+      return;
+    }
     if (at >= 0) {
       this.report({
         kind: "canary",

@@ -21,7 +21,8 @@
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { attachHeap, createHeap, MID_MAX, PAGE_SIZE, SIZE_CLASSES, type CheckReport, type Heap } from "../src/index.js";
+import { attachHeap, createHeap, HeapCorruptionError, MID_MAX, PAGE_SIZE, SIZE_CLASSES, type CheckReport, type Heap } from "../src/index.js";
+import { sizeWord } from "../src/checked_blocks.js";
 import { Block, H, PG, T, TC } from "../src/layout.js";
 
 const MiB = 1 << 20;
@@ -487,6 +488,22 @@ describe("check() in checked mode", () => {
     assert.deepEqual(kinds(rep), ["free-pattern"]);
     assert.equal(rep.problems[0]!.pointer, f);
     assert.match(rep.problems[0]!.message, /written after it was freed/);
+  });
+
+  test("a freed block whose trailer was overwritten with a word that decodes to a size that fits is named as such, not as an overflow", (t) => {
+    if (!CHECKED) return t.skip(NO_CHECKED);
+    // The fuzz met it at 54 M operations: the mixed trailer decodes to a plausible size with odds of
+    // about size / 2^32; here the word is made to.
+    const heap = createHeap({ maxBytes: 64 * MiB, check: true });
+    const p = heap.malloc(101_234); // a 106,496-byte block
+    heap.free(p);
+    const r = raw(heap);
+    r.i32[(p + 106_496 - 4) >>> 2] = sizeWord(p, 97_055);
+    assert.throws(() => heap.malloc(106_488), (e: Error) => e instanceof HeapCorruptionError && e.fault === "use-after-free" && e.pointer === p);
+    const rep = heap.check();
+    assert.deepEqual(kinds(rep), ["trailer"]);
+    assert.equal(rep.problems[0]!.pointer, p);
+    assert.match(rep.problems[0]!.message, /a freed block whose trailer was overwritten/);
   });
 
   test("a block withheld after a write after free is named as such", (t) => {
