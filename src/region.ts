@@ -295,25 +295,28 @@ export class Region {
     }
   }
 
-  /** The occupied slot (alive, or ended and not yet reclaimed) of the thread with id `tid`, or -1. */
-  slotOfThread(tid: number): number {
+  /**
+   * Word indices of the occupied thread slots (alive, ended and not yet reclaimed, or being
+   * reclaimed), in slot order. The views reach every one of them when this returns.
+   */
+  occupiedSlots(): number[] {
+    const slots: number[] = [];
     for (let t = 0; t < MAX_THREADS; t++) {
       const slot = this.slotWord(t);
       if (slot === 0) break;
-      if (Atomics.load(this.i32, slot + T.STATE) !== ThreadState.FREE && Atomics.load(this.i32, slot + T.TID) === tid) return slot;
+      if (Atomics.load(this.i32, slot + T.STATE) !== ThreadState.FREE) slots.push(slot);
     }
-    return -1;
+    return slots;
   }
 
-  /** Thread ids of the occupied thread slots (alive, or ended and not yet reclaimed). */
+  /** The occupied slot of the thread with id `tid`, or -1. */
+  slotOfThread(tid: number): number {
+    return this.occupiedSlots().find((slot) => Atomics.load(this.i32, slot + T.TID) === tid) ?? -1;
+  }
+
+  /** Thread ids of the occupied thread slots. */
   liveThreads(): number[] {
-    const ids: number[] = [];
-    for (let t = 0; t < MAX_THREADS; t++) {
-      const slot = this.slotWord(t);
-      if (slot === 0) break;
-      if (Atomics.load(this.i32, slot + T.STATE) !== ThreadState.FREE) ids.push(Atomics.load(this.i32, slot + T.TID));
-    }
-    return ids;
+    return this.occupiedSlots().map((slot) => Atomics.load(this.i32, slot + T.TID));
   }
 
   /** Gives a thread slot back. */

@@ -10,7 +10,7 @@
  * come and go in pages owned by other workers.
  */
 
-import { H, Kind, MAX_THREADS, PG, Page, T, ThreadState } from "./layout.js";
+import { H, Kind, PG, Page, T } from "./layout.js";
 import { pageHandedOut } from "./pages.js";
 import type { Region } from "./region.js";
 import { segmentCount } from "./segments.js";
@@ -93,10 +93,7 @@ export interface ThreadStats {
 /** The current pages (thread slot T.CURRENT) of every occupied slot. */
 function currentPages(rg: Region): Set<number> {
   const pages = new Set<number>();
-  for (let t = 0; t < MAX_THREADS; t++) {
-    const slot = rg.slotWord(t);
-    if (slot === 0) break;
-    if (Atomics.load(rg.i32, slot + T.STATE) === ThreadState.FREE) continue;
+  for (const slot of rg.occupiedSlots()) {
     for (let c = 0; c < NUM_CLASSES; c++) pages.add(rg.i32[slot + T.CURRENT + c]!);
   }
   return pages;

@@ -26,7 +26,7 @@
  *   block, or one run of a drain).
  */
 
-import { Block, MAX_THREADS, PF, PG, Page, T, TC, ThreadState } from "./layout.js";
+import { Block, PF, PG, Page, T, TC } from "./layout.js";
 import { returnBlock } from "./pages.js";
 import type { Region } from "./region.js";
 import type { ThreadPages } from "./thread_pages.js";
@@ -184,11 +184,8 @@ export class ThreadCache {
  * run away (check() reports it).
  */
 export function forEachCached(rg: Region, visit: (tid: number, cls: number, b: number, e: number) => void): void {
-  for (let t = 0; t < MAX_THREADS; t++) {
-    const slot = rg.slotWord(t);
-    if (slot === 0) break;
-    const i32 = rg.i32; // after slotWord, which may have refreshed the views
-    if (Atomics.load(i32, slot + T.STATE) === ThreadState.FREE) continue;
+  for (const slot of rg.occupiedSlots()) {
+    const i32 = rg.i32; // after occupiedSlots, which may have refreshed the views
     const tid = Atomics.load(i32, slot + T.TID);
     for (let c = 0; c < NUM_CLASSES; c++) {
       let n = 0;

@@ -98,7 +98,6 @@ export class ThreadPages {
     }
   }
 
-
   /**
    * Returns to the heap every page of this worker with no block handed out (after collecting what
    * other workers freed into them), current ones included. Returns how many.
@@ -197,8 +196,7 @@ export class ThreadPages {
       }
     }
     for (let adopted = adoptAbandoned(this.rg, cls); adopted !== 0; adopted = adoptAbandoned(this.rg, cls)) {
-      this.rg.sync(); // its blocks may lie in pages another worker's growth mapped
-      i32 = this.rg.i32;
+      i32 = this.rg.i32; // adoptAbandoned took the lock, which took in growth by others
       collectThreadFree(i32, adopted);
       this.owned[cls]!++;
       if (i32[adopted + PG.USED] !== 0) {
@@ -215,8 +213,7 @@ export class ThreadPages {
     if (e === 0 && pages > shortest) e = acquireSpan(this.rg, shortest, cls, 1, false);
     if (e === 0) e = acquireSpan(this.rg, pages, cls);
     if (e === 0 && pages > shortest) e = acquireSpan(this.rg, shortest, cls);
-    this.rg.sync(); // the span may lie in pages another worker's growth mapped
-    i32 = this.rg.i32;
+    i32 = this.rg.i32; // acquireSpan took the lock (and may have grown the buffer): views are current
     if (e === 0) {
       // Exhausted: a full page still waiting for an eighth of its blocks may have some back.
       for (let f = q.firstFull(cls); f !== 0; f = i32[f + PG.NEXT]!) {
