@@ -17,6 +17,7 @@
  * does nothing when it finds itself started by the test runner.
  */
 
+import { readCommandLine } from "./command_line.js";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { CHECKED_DEFAULTS, runCheckedFuzz, type CheckedFuzzOptions } from "./fuzz/checked.js";
@@ -122,17 +123,8 @@ export function runFuzzCommand(c: FuzzCommand, log?: (line: string) => void): Pr
 }
 
 async function main(): Promise<number> {
-  let c: FuzzCommand | null;
-  try {
-    c = readFuzzOptions(process.argv.slice(2));
-  } catch (e) {
-    console.error(`fuzz: ${(e as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (c === null) {
-    console.log(USAGE);
-    return 0;
-  }
+  const c = readCommandLine("fuzz", USAGE, readFuzzOptions);
+  if (typeof c === "number") return c;
   c.options.seed ??= Date.now() % 1_000_000_007;
   const log = c.quiet ? undefined : (line: string): void => console.log(line);
   log?.(`hakmem fuzz: ${c.mode} mode, seed ${c.options.seed}`);

@@ -17,6 +17,7 @@
  * Not a test file: it does nothing when the test runner loads it.
  */
 
+import { readCommandLine } from "./command_line.js";
 import { parseArgs } from "node:util";
 import { runCheckedFuzz } from "./fuzz/checked.js";
 import { type FuzzSummary } from "./fuzz/common.js";
@@ -135,17 +136,8 @@ function readOptions(argv: string[]): { minutes: number; seed: number | undefine
 }
 
 async function main(): Promise<number> {
-  let o: ReturnType<typeof readOptions>;
-  try {
-    o = readOptions(process.argv.slice(2));
-  } catch (e) {
-    console.error(`reliability: ${(e as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (o === null) {
-    console.log(USAGE);
-    return 0;
-  }
+  const o = readCommandLine("reliability", USAGE, readOptions);
+  if (typeof o === "number") return o;
   const seed = o.seed ?? Date.now() % 1_000_000_007;
   console.log(`reliability: ${o.minutes} minutes, seed ${seed}`);
   const t0 = performance.now();

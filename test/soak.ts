@@ -15,6 +15,7 @@
  * does nothing when it finds itself started by the test runner.
  */
 
+import { readCommandLine } from "./command_line.js";
 import { parseArgs } from "node:util";
 import { runStress, type StressOptions } from "./workers/stress.js";
 
@@ -72,17 +73,8 @@ function readOptions(argv: string[]): SoakOptions | null {
 }
 
 async function main(): Promise<number> {
-  let options: SoakOptions | null;
-  try {
-    options = readOptions(process.argv.slice(2));
-  } catch (e) {
-    console.error(`soak: ${(e as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (options === null) {
-    console.log(USAGE);
-    return 0;
-  }
+  const options = readCommandLine("soak", USAGE, readOptions);
+  if (typeof options === "number") return options;
   const t0 = performance.now();
   const stamp = () => `[${((performance.now() - t0) / 1000).toFixed(1).padStart(6)} s]`;
   console.log(
