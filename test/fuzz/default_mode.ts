@@ -336,8 +336,11 @@ class DefaultFuzz {
     }
     const model = this.modelBlocks();
     const unnamed = new Map<number, number>();
+    const kindOf = new Map<number, string>();
     heap.walk((blk) => {
-      if (!model.has(blk.ptr)) unnamed.set(blk.ptr, blk.usable);
+      if (model.has(blk.ptr)) return;
+      unnamed.set(blk.ptr, blk.usable);
+      kindOf.set(blk.ptr, blk.classSize === 0 ? "a large block" : `a block of a ${blk.classSize}-byte class, page owner ${blk.owner}`);
     });
     for (const p of maybeLive) {
       if (!unnamed.has(p)) continue;
@@ -351,7 +354,7 @@ class DefaultFuzz {
     }
     for (const [p, usable] of unnamed) {
       const i = pendingSizes.findIndex((n) => n <= usable);
-      if (i < 0) fail(`after terminating worker ${w}: walk() found ${hex(p)} (${usable} usable bytes), which no slot names and no cut allocation (of ${pendingSizes.join(", ")} bytes) fits`);
+      if (i < 0) fail(`after terminating worker ${w}: walk() found ${hex(p)} (${kindOf.get(p)}, ${usable} usable bytes), which no slot names and no cut allocation (of ${pendingSizes.join(", ")} bytes) fits`);
       pendingSizes.splice(i, 1);
       heap.free(p);
       this.lost++;
