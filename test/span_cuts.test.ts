@@ -21,7 +21,9 @@ import assert from "node:assert/strict";
 import { attachHeap, createHeap, type Heap } from "../src/index.js";
 import { Kind, Page } from "../src/layout.js";
 import type { Region } from "../src/region.js";
+import { abandonPage, adoptAbandoned } from "../src/pages.js";
 import { acquireSpan, growSpanInPlace, releaseSpan, shrinkSpan } from "../src/segments.js";
+import { classOf } from "../src/size_classes.js";
 
 const MiB = 1 << 20;
 
@@ -56,39 +58,49 @@ function entryOf(rg: Region, p: number): number {
 
 interface Op {
   name: string;
-  /** Sets up the block the operation works on (by the victim); returns its pointer or 0. */
-  prepare(victim: Heap): number;
-  /** The operation, on the victim's region seen through the proxy. */
-  run(rg: Region, p: number): void;
+  /**
+   * Sets up what the operation works on: returns the block it works on (or 0). Blocks the program
+   * keeps go to `hold`; a block returned and not held is the block in flight.
+   */
+  prepare(victim: Heap, main: Heap, hold: (h: Heap, p: number) => void): number;
+  /** The operation, by the victim, on its region seen through the proxy. */
+  run(rg: Region, p: number, real: Region): void;
   /** Usable sizes the block in flight may have after the repair (0: it may be gone). */
-  outcomes(p: number): number[];
+  outcomes: number[];
 }
 
 const LARGE = 40 * Page.SIZE; // 40 pages: well above the mid classes
+const SMALL = 100;
 const ops: Op[] = [
   {
     name: "large malloc",
     prepare: () => 0,
     run: (rg) => void acquireSpan(rg, 40, Kind.LARGE),
-    outcomes: () => [0, LARGE],
+    outcomes: [0, LARGE],
+  },
+  {
+    name: "large malloc that grows the buffer",
+    prepare: () => 0,
+    run: (rg) => void acquireSpan(rg, 1024, Kind.LARGE),
+    outcomes: [0, 1024 * Page.SIZE],
   },
   {
     name: "aligned large malloc (padding returned)",
     prepare: () => 0,
     run: (rg) => void acquireSpan(rg, 3, Kind.LARGE, 8),
-    outcomes: () => [0, 3 * Page.SIZE],
+    outcomes: [0, 3 * Page.SIZE],
   },
   {
     name: "free of a large block",
     prepare: (v) => v.malloc(LARGE),
-    run: (rg, p) => releaseSpan(rg, entryOf(rg, p)),
-    outcomes: () => [0, LARGE],
+    run: (rg, p, real) => releaseSpan(rg, entryOf(real, p)),
+    outcomes: [0, LARGE],
   },
   {
     name: "in-place shrink of a large block",
     prepare: (v) => v.malloc(LARGE),
-    run: (rg, p) => shrinkSpan(rg, entryOf(rg, p), 37),
-    outcomes: () => [LARGE, 37 * Page.SIZE],
+    run: (rg, p, real) => shrinkSpan(rg, entryOf(real, p), 37),
+    outcomes: [LARGE, 37 * Page.SIZE],
   },
   {
     name: "in-place growth of a large block",
@@ -97,27 +109,60 @@ const ops: Op[] = [
       v.free(v.malloc(LARGE)); // a free span right after it
       return p;
     },
-    run: (rg, p) => assert.ok(growSpanInPlace(rg, entryOf(rg, p), 43), "the span after the block is free: it grows"),
-    outcomes: () => [LARGE, 43 * Page.SIZE],
+    run: (rg, p, real) => assert.ok(growSpanInPlace(rg, entryOf(real, p), 43), "the span after the block is free: it grows"),
+    outcomes: [LARGE, 43 * Page.SIZE],
+  },
+  {
+    name: "a new small page",
+    prepare: () => 0,
+    run: (rg) => void acquireSpan(rg, 1, classOf(SMALL)),
+    outcomes: [0],
+  },
+  {
+    name: "release of an empty small page",
+    prepare: () => 0,
+    run: (rg, _p, real) => releaseSpan(rg, acquireSpan(real, 1, classOf(SMALL))),
+    outcomes: [0],
+  },
+  {
+    name: "abandoning a small page that holds a block",
+    prepare: (v, _m, hold) => {
+      const p = v.malloc(SMALL);
+      hold(v, p);
+      v.collect(); // as in dispose: the thread cache goes back to the page before it is abandoned
+      return p;
+    },
+    run: (rg, p, real) => abandonPage(rg, entryOf(real, p)),
+    outcomes: [0],
+  },
+  {
+    name: "adopting an abandoned page that holds a block",
+    prepare: (_v, main, hold) => {
+      const other = attachHeap(main.handle());
+      hold(other, other.malloc(SMALL));
+      other.dispose(); // its page, with the block, goes to the abandoned list
+      return 0;
+    },
+    run: (rg) => assert.notEqual(adoptAbandoned(rg, classOf(SMALL)), 0, "there is an abandoned page to adopt"),
+    outcomes: [0],
   },
 ];
 
 for (const op of ops) {
-  test(`span cuts: ${op.name}, stopped at each point a termination can, then reclaimed: check() clean, no block lost or made up`, () => {
+  test(`span cuts: ${op.name}, stopped at each point a termination can, then reclaimed: check() clean, no block lost or made up`, (t) => {
     let points = 0;
     for (let at = 1; ; at++) {
       const heap = createHeap({ shared: true, maxBytes: 64 * MiB });
       const victim = attachHeap(heap.handle());
       // Blocks the program holds, in the main heap's pages and the victim's, small and large.
       const held = new Map<number, number>();
-      for (const [h, n] of [[heap, 100], [victim, 3000], [heap, 300_000], [victim, 20_000], [victim, 700_000]] as const) {
-        const p = h.malloc(n);
-        held.set(p, h.usableSize(p));
-      }
-      const p = op.prepare(victim);
-      const cut = stoppingAt(regionOf(victim), at);
+      const hold = (h: Heap, p: number): void => void held.set(p, h.usableSize(p));
+      for (const [h, n] of [[heap, 100], [victim, 3000], [heap, 300_000], [victim, 20_000], [victim, 700_000]] as const) hold(h, h.malloc(n));
+      const p = op.prepare(victim, heap, hold);
+      const real = regionOf(victim);
+      const cut = stoppingAt(real, at);
       try {
-        op.run(cut.region, p);
+        op.run(cut.region, p, real);
       } catch (e) {
         if (!(e instanceof Stopped)) throw e;
       }
@@ -133,7 +178,7 @@ for (const op of ops) {
         else extra.push({ ptr: b.ptr, usable: b.usable });
       });
       assert.equal(held.size, 0, `${where}: blocks the program holds are missing from walk(): ${[...held.keys()].join(", ")}`);
-      const allowed = op.outcomes(p);
+      const allowed = op.outcomes;
       assert.ok(extra.length <= 1, `${where}: walk() shows blocks no one holds: ${JSON.stringify(extra)}`);
       if (extra.length === 0) assert.ok(allowed.includes(0), `${where}: the block in flight is gone`);
       else {
@@ -149,5 +194,6 @@ for (const op of ops) {
       heap.dispose();
     }
     assert.ok(points >= 3, `${op.name}: stopped at ${points} points`);
+    t.diagnostic(`stopped at ${points} points`);
   });
 }
