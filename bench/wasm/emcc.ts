@@ -16,10 +16,11 @@
 
 import { execFile, execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, delimiter, dirname, join } from "node:path";
 import { emccArgs, libraryPath, sourcePath } from "../../src/emscripten/index.js";
+import { findExecutable } from "../lib/env.js";
 
 /** The heaps a program can be built with. */
 export type WasmHeap = "hakmem" | "dlmalloc" | "emmalloc";
@@ -32,17 +33,7 @@ const EMCC_ENV = { ...process.env, NODE_PATH: [process.env.NODE_PATH, "/usr/shar
 
 /** The emcc executable on PATH, or null. */
 export function findEmcc(): string | null {
-  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
-    if (dir === "") continue;
-    const candidate = join(dir, "emcc");
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return null;
+  return findExecutable("emcc");
 }
 
 let versionLine: string | undefined;
