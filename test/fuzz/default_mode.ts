@@ -305,6 +305,7 @@ class DefaultFuzz {
     }
     const pendingSizes: number[] = [];
     const maybeLive: number[] = [];
+    const inFlight: string[] = []; // the calls cut short, for a failure's message
     for (let k = 0; k < SCRATCH_SLOTS; k++) {
       const s = L.word(L.scratchSlot(w, k));
       const p = b[s + Slot.PTR]! >>> 0;
@@ -316,10 +317,14 @@ class DefaultFuzz {
           break;
         case SlotState.ALLOCATING:
           if (p !== 0) heap.free(p); // returned, not yet patterned
-          else pendingSizes.push(b[s + Slot.N]!);
+          else {
+            pendingSizes.push(b[s + Slot.N]!);
+            inFlight.push(`an allocation of ${b[s + Slot.N]} bytes`);
+          }
           break;
         case SlotState.FREEING:
           maybeLive.push(p);
+          inFlight.push(`free(${hex(p)})`);
           break;
         case SlotState.REALLOCATING: {
           const q = b[s + Slot.NEW_PTR]! >>> 0;
@@ -327,6 +332,7 @@ class DefaultFuzz {
           else {
             maybeLive.push(p);
             if (b[s + Slot.NEW_N]! > 0) pendingSizes.push(b[s + Slot.NEW_N]!);
+            inFlight.push(`realloc(${hex(p)} of ${b[s + Slot.USABLE]} usable bytes, ${b[s + Slot.NEW_N]})`);
           }
           break;
         }
@@ -350,11 +356,11 @@ class DefaultFuzz {
     }
     if (unnamed.size > pendingSizes.length) {
       fail(`after terminating worker ${w}: walk() found ${unnamed.size} blocks no slot names (${[...unnamed.keys()].slice(0, 8).map(hex).join(", ")}), ` +
-        `but only ${pendingSizes.length} allocations were cut before storing their pointer`);
+        `but only ${pendingSizes.length} allocations were cut before storing their pointer (cut: ${inFlight.join(", ") || "nothing"})`);
     }
     for (const [p, usable] of unnamed) {
       const i = pendingSizes.findIndex((n) => n <= usable);
-      if (i < 0) fail(`after terminating worker ${w}: walk() found ${hex(p)} (${kindOf.get(p)}, ${usable} usable bytes), which no slot names and no cut allocation (of ${pendingSizes.join(", ")} bytes) fits`);
+      if (i < 0) fail(`after terminating worker ${w}: walk() found ${hex(p)} (${kindOf.get(p)}, ${usable} usable bytes), which no slot names and no cut allocation (of ${pendingSizes.join(", ")} bytes) fits (cut: ${inFlight.join(", ") || "nothing"})`);
       pendingSizes.splice(i, 1);
       heap.free(p);
       this.lost++;
