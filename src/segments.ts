@@ -191,13 +191,15 @@ export function ensureMapped(rg: Region, pages: number): boolean {
 
 /**
  * Rebuilds the span bins, the pages-in-use counts and the abandoned lists from the page table
- * (rebuild), after a worker was
- * terminated inside the heap lock (its operation may have stopped half way). A span in use is
- * recognised by its head: PG.CLASS not free, PG.HEAD naming itself and every page of it naming
- * it, a length within the mapped pages. Every other page is free, and runs of free pages become
- * free spans. An operation cut short before it marked its span in use leaves that span free; one
- * cut short after may leave a few pages counted in use that nobody owns (a leak, not a
- * corruption). Call it with the lock held; it releases it.
+ * (rebuild), after a worker was terminated inside the heap lock (its operation may have stopped
+ * half way). A span in use is recognised by its head: PG.CLASS not free, PG.HEAD naming itself
+ * and every page of it naming it, a length within the mapped pages. Every other page is free, and
+ * runs of free pages become free spans. So every operation here writes a span's class last when
+ * it takes one and first (Kind.FREE) when it gives pages up: a large malloc cut short leaves its
+ * span free or whole (the block lost with the worker, as any block it had not yet stored); a small
+ * page being released may stay in use, ownerless and empty, in the abandoned list, until the next
+ * adoption or collect() releases it. test/span_cuts.test.ts stops every operation at every point a
+ * termination can. Call it with the lock held; it releases it.
  */
 export function repairSpans(rg: Region): void {
   // The caller took the lock over from the dead worker (takeOverLock).
