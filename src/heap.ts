@@ -637,10 +637,19 @@ export class Heap {
     if (slot >= 0 && Atomics.compareExchange(this.i32, slot + T.STATE, ThreadState.ENDED, ThreadState.RECLAIMING) !== ThreadState.ENDED) return 0;
     // Stopped inside the heap lock: free it, and rebuild what its operation may have left half done.
     if (takeOverLock(this.i32, rg.hdr + H.LOCK, threadId, this.tid)) repairSpans(rg);
-    if (slot >= 0) returnCacheOf(rg, slot, threadId);
-    const pages = this.pages.abandonThread(threadId);
-    if (slot >= 0) rg.releaseThreadSlot(slot);
-    return pages;
+    try {
+      if (slot >= 0) {
+        returnCacheOf(rg, slot, threadId);
+        rg.clearCurrentPages(slot);
+      }
+      const pages = this.pages.abandonThread(threadId);
+      if (slot >= 0) rg.releaseThreadSlot(slot);
+      return pages;
+    } catch (err) {
+      // The heap lock could not be had (lock.ts): a call again takes up the pages still its.
+      if (slot >= 0) Atomics.store(rg.i32, slot + T.STATE, ThreadState.ENDED);
+      throw err;
+    }
   }
 
   /**

@@ -305,6 +305,13 @@ class Checker {
   /** Small pages found in an abandoned list. */
   private readonly abandoned = new Set<number>();
   private liveTids = new Set<number>();
+  /**
+   * Of them, the threads that can still run (ThreadState.ALIVE): only their page queues are
+   * checked. A thread that has ended is reclaimed by owner, not through its queues, which it may
+   * have left half changed (terminated), and which a reclaim that failed half way (the heap lock
+   * could not be had) has cleared.
+   */
+  private queuedTids = new Set<number>();
   /** Blocks in thread caches: all of them, and their block indices by page head entry. */
   private readonly cachedAll = new Set<number>();
   private readonly cachedAt = new Map<number, number[]>();
@@ -682,6 +689,7 @@ class Checker {
     const { rg, i32, report } = this;
     const nextTid = i32[rg.hdr + H.NEXT_TID]!;
     const live = new Set<number>();
+    const queued = new Set<number>();
     for (let t = 0; t < MAX_THREADS; t++) {
       const slot = this.slotOf(t);
       if (slot === 0) break;
@@ -701,9 +709,11 @@ class Checker {
         continue;
       }
       live.add(tid);
+      if (state === ThreadState.ALIVE) queued.add(tid);
       this.collectCache(slot, t, tid);
     }
     this.liveTids = live;
+    this.queuedTids = queued;
   }
 
   /**
@@ -803,7 +813,7 @@ class Checker {
   }
 
   /**
-   * Every live thread's current pages are its own, and every owned page is reachable from a
+   * Every running thread's current pages are its own, and every page it owns is reachable from a
    * queue head (the current page) or a full-list head, with PG.PREV mirroring PG.NEXT.
    */
   private checkQueues(): void {
@@ -842,7 +852,7 @@ class Checker {
       if (slot === 0) break;
       if (Atomics.load(i32, slot + T.STATE) === ThreadState.FREE) continue;
       const tid = Atomics.load(i32, slot + T.TID);
-      if (!this.liveTids.has(tid)) continue;
+      if (!this.queuedTids.has(tid)) continue;
       for (let c = 0; c < NUM_CLASSES; c++) {
         const cur = i32[slot + T.CURRENT + c]!;
         if (cur === rg.nullEntry) continue;
@@ -863,7 +873,7 @@ class Checker {
     // Full lists: their heads live in the owner's memory; a full page with PG.PREV 0 is a head.
     const fullHeads = new Map<string, SmallPage>();
     for (const p of this.small) {
-      if (p.owner === 0 || !p.full || !this.liveTids.has(p.owner) || i32[p.e + PG.PREV] !== 0) continue;
+      if (p.owner === 0 || !p.full || !this.queuedTids.has(p.owner) || i32[p.e + PG.PREV] !== 0) continue;
       const key = `${p.owner}/${p.cls}`;
       const other = fullHeads.get(key);
       if (other !== undefined) {
@@ -874,7 +884,7 @@ class Checker {
       follow(p, p.owner, p.cls, true, `the full list of class ${p.cls} of thread ${p.owner}`);
     }
     for (const p of this.small) {
-      if (p.owner === 0 || !this.liveTids.has(p.owner) || reached.has(p.e)) continue;
+      if (p.owner === 0 || !this.queuedTids.has(p.owner) || reached.has(p.e)) continue;
       report({
         kind: "page-queue",
         message: `${this.smallName(p)}${p.full ? ", flagged full," : ""} is not reachable from thread ${p.owner}'s ${p.full ? "full list" : "current page"} of class ${p.cls} ` +

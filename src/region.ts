@@ -261,7 +261,7 @@ export class Region {
       const i32 = this.i32;
       if (Atomics.compareExchange(i32, slot + T.STATE, ThreadState.FREE, ThreadState.ALIVE) === ThreadState.FREE) {
         this.slotNo = t + 1;
-        i32.fill(this.nullEntry, slot + T.CURRENT, slot + T.CURRENT + NUM_CLASSES);
+        this.clearCurrentPages(slot);
         initCache(i32, slot);
         Atomics.store(i32, slot + T.TID, tid);
         return slot;
@@ -320,6 +320,14 @@ export class Region {
   }
 
   /** Gives a thread slot back. */
+  /**
+   * Sets every current page of the slot at word `slot` to the null entry: a new thread's, or one
+   * that has ended and is being reclaimed (its pages leave it, found by owner, not by its queues).
+   */
+  clearCurrentPages(slot: number): void {
+    this.i32.fill(this.nullEntry, slot + T.CURRENT, slot + T.CURRENT + NUM_CLASSES);
+  }
+
   releaseThreadSlot(slot: number): void {
     Atomics.store(this.i32, slot + T.TID, 0);
     Atomics.store(this.i32, slot + T.STATE, ThreadState.FREE);

@@ -20,10 +20,12 @@
  *   that W owns; it appears once, on no page list and in no other cache, and holds the heap's
  *   free key in its word Block.KEY.
  * - ROOM = CLASS_CACHE_CAP[c] − length of the list, never negative; HEAD is 0 when it is empty.
+ *   Both hold at every call, so that a slow path that throws (the heap lock could not be had)
+ *   leaves the lists as check() expects them.
  * - Each change of a list is a few plain stores with no call or loop between them, and V8 stops a
  *   terminated worker only at function entries and loop back edges: a worker cut anywhere leaves
- *   its lists whole, and at most the blocks taken off a list and not yet put on another lost (one
- *   block, or one run of a drain).
+ *   its lists whole, and loses at most the block in flight (the one a refill hands out, or the one
+ *   a drain makes room for).
  */
 
 import { Block, PF, PG, Page, T, TC } from "./layout.js";
@@ -128,16 +130,17 @@ export class ThreadCache {
         last = next;
         n++;
       }
-      // Off the list first, then onto the page: a worker cut in between loses this run, never
-      // leaves a list leading into another.
+      // Off the list (its room counted) and onto the page in straight-line code: a worker cut
+      // anywhere leaves both whole; settle() may then throw (the heap lock could not be had) and
+      // leave the rest of the list as it is.
       i32[at] = i32[last >>> 2]!;
+      i32[w + TC.ROOM] = i32[w + TC.ROOM]! + n;
       i32[last >>> 2] = i32[e + PG.FREE]!;
       i32[e + PG.FREE] = first;
       const used = i32[e + PG.USED]! - n;
       i32[e + PG.USED] = used;
       if (used === 0 || (i32[e + PG.FLAGS]! & PF.FULL) !== 0) this.pages.settle(e, cls, used);
     }
-    i32[w + TC.ROOM] = CLASS_CACHE_CAP[cls]! - kept;
     return kept;
   }
 

@@ -127,38 +127,61 @@ export class ThreadPages {
 
   /**
    * Adopts every abandoned page, returns the empty ones to the heap and abandons the others again.
-   * Returns how many it released.
+   * Returns how many it released. When the heap lock cannot be had (lock.ts: a thread that cannot
+   * wait gives up), the pages adopted and not yet given back serve from this worker's queues.
    */
   releaseAbandonedEmpty(): number {
     let released = 0;
     const keep: number[] = [];
-    for (let cls = 0; cls < NUM_CLASSES; cls++) {
-      for (let e = adoptAbandoned(this.rg, cls); e !== 0; e = adoptAbandoned(this.rg, cls)) {
-        this.owned[cls]!++;
-        collectThreadFree(this.rg.i32, e);
-        if (this.rg.i32[e + PG.USED] === 0) {
-          this.release(e);
-          released++;
-        } else {
-          keep.push(e);
+    try {
+      for (let cls = 0; cls < NUM_CLASSES; cls++) {
+        for (let e = adoptAbandoned(this.rg, cls); e !== 0; e = adoptAbandoned(this.rg, cls)) {
+          this.owned[cls]!++;
+          collectThreadFree(this.rg.i32, e);
+          if (this.rg.i32[e + PG.USED] === 0) {
+            this.release(e, cls);
+            released++;
+          } else {
+            keep.push(e);
+          }
         }
       }
-    }
-    for (const e of keep) {
-      this.owned[this.rg.i32[e + PG.CLASS]!]!--;
-      abandonPage(this.rg, e);
+      for (let e = keep.pop(); e !== undefined; e = keep.pop()) {
+        try {
+          abandonPage(this.rg, e);
+        } catch (err) {
+          keep.push(e);
+          throw err;
+        }
+        this.owned[this.rg.i32[e + PG.CLASS]!]!--;
+      }
+    } catch (err) {
+      for (const e of keep) this.queues.pushBack(this.rg.i32, e, this.rg.i32[e + PG.CLASS]!);
+      throw err;
     }
     return released;
   }
 
   /**
    * Gives up every page: empty ones go back to the heap, the others to the abandoned lists, where
-   * other workers adopt them. (The thread cache must have been flushed into them first.)
+   * other workers adopt them. (The thread cache must have been flushed into them first.) Each page
+   * leaves its list before it is given up, and goes back to its queue if the heap lock cannot be
+   * had, so that a call again after such an error finds every page it still owns, and only those.
    */
   abandonAll(): void {
-    const i32 = this.rg.i32;
-    this.queues.forEach(i32, (e) => this.abandon(e));
-    this.queues.clear(i32);
+    const q = this.queues;
+    q.forEach(this.rg.i32, (e, cls) => {
+      const i32 = this.rg.i32;
+      if ((i32[e + PG.FLAGS]! & PF.FULL) !== 0) q.removeFull(i32, e, cls);
+      else q.remove(i32, e, cls);
+      try {
+        this.abandon(e);
+      } catch (err) {
+        q.pushBack(this.rg.i32, e, cls);
+        throw err;
+      }
+    });
+    q.clear(this.rg.i32);
     this.owned.fill(0);
   }
 
