@@ -226,7 +226,7 @@ export class ThreadPages {
         q.pushFront(i32, adopted, cls);
         return adopted;
       }
-      this.release(adopted);
+      this.release(adopted, cls);
     }
     // The seed's growing arenas: a class's first span is short, each next one twice as long.
     const pages = Math.min(CLASS_SPAN_PAGES[cls]!, CLASS_FIRST_PAGES[cls]! << Math.min(this.owned[cls]!, 7));

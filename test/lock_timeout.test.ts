@@ -6,8 +6,9 @@
  * to reclaim it and call again. So every slow path that takes the lock must leave this worker's
  * lists and the shared heap as they were, or at least whole, when the lock throws. Here the lock
  * of the heap under test throws at its k-th acquisition (a region whose `lock()` throws, put in
- * place of the heap's own), for every k until the call runs through, in collect() (which adopts
- * abandoned pages and gives them back), dispose() and reclaimThread(). After each failure
+ * place of the heap's own), for every k until the call runs through, in malloc() (which adopts an
+ * empty abandoned page and gives it back first), collect() (which adopts abandoned pages and
+ * gives them back), dispose() and reclaimThread(). After each failure
  * check() must be clean, the same call again must succeed, every block the program holds must
  * keep its pattern and be shown by walk(), and once they are freed the heap must hold nothing.
  */
@@ -100,14 +101,15 @@ class Held {
 function scene(): Scene {
   const main = createHeap({ shared: true, maxBytes: 64 * MiB });
   const held = new Held(main);
+  const b = attachHeap(main.handle());
+  const mine = [...SIZES, ...SIZES].map((n) => held.alloc(b, n));
+  for (const p of mine.filter((_, i) => i % 3 === 0)) held.free(b, p); // into its cache and pages
+  // Then a worker that ends (after b's allocations, which would have adopted its pages).
   const gone = attachHeap(main.handle());
   const goneBlocks = GONE_SIZES.map((n) => held.alloc(gone, n));
   gone.dispose(); // its pages are abandoned
   // Both blocks of some classes freed (empty abandoned pages), one of others (pages still in use).
   for (const p of goneBlocks.filter((_, i) => i < 4 || i % 2 === 0)) held.free(main, p);
-  const b = attachHeap(main.handle());
-  const mine = [...SIZES, ...SIZES].map((n) => held.alloc(b, n));
-  for (const p of mine.filter((_, i) => i % 3 === 0)) held.free(b, p); // into its cache and pages
   return { main, b, held };
 }
 
@@ -165,6 +167,9 @@ function everyLock(name: string, heapOf: (s: Scene) => Heap, call: (s: Scene) =>
   });
 }
 
+// 40 bytes: the ended worker's page of that class is empty and abandoned, so malloc adopts it,
+// gives it back, and then makes a page of its own.
+everyLock("malloc()", (s) => s.b, (s) => void s.held.alloc(s.b, 40), (s) => [s.b]);
 everyLock("collect()", (s) => s.b, (s) => void s.b.collect(), (s) => [s.b]);
 everyLock("dispose()", (s) => s.b, (s) => s.b.dispose(), () => []);
 everyLock("reclaimThread()", (s) => s.main, (s) => void s.main.reclaimThread(s.b.threadId, { ended: true }), () => []);
