@@ -319,7 +319,6 @@ export class Region {
     return this.occupiedSlots().map((slot) => Atomics.load(this.i32, slot + T.TID));
   }
 
-  /** Gives a thread slot back. */
   /**
    * Sets every current page of the slot at word `slot` to the null entry: a new thread's, or one
    * that has ended and is being reclaimed (its pages leave it, found by owner, not by its queues).
@@ -328,6 +327,7 @@ export class Region {
     this.i32.fill(this.nullEntry, slot + T.CURRENT, slot + T.CURRENT + NUM_CLASSES);
   }
 
+  /** Gives a thread slot back. */
   releaseThreadSlot(slot: number): void {
     Atomics.store(this.i32, slot + T.TID, 0);
     Atomics.store(this.i32, slot + T.STATE, ThreadState.FREE);
