@@ -8,9 +8,9 @@
  * of the heap under test throws at its k-th acquisition (a region whose `lock()` throws, put in
  * place of the heap's own), for every k until the call runs through, in malloc() (which adopts an
  * empty abandoned page and gives it back first), collect() (which adopts abandoned pages and
- * gives them back), dispose() and reclaimThread(). After each failure
- * check() must be clean, the same call again must succeed, every block the program holds must
- * keep its pattern and be shown by walk(), and once they are freed the heap must hold nothing.
+ * gives them back), dispose() and reclaimThread(). After each failure check() must be clean, the
+ * same call again must succeed, every block the program holds must keep its pattern and be shown
+ * by walk(), and once they are freed the heap must hold nothing.
  */
 
 import { test } from "node:test";
@@ -55,7 +55,7 @@ const SIZES = [24, 100, 100, 700, 3000, 3000, 20_000, 100_000, 400_000];
 /** Sizes of classes SIZES does not touch: the ended worker's pages stay abandoned (no one adopts them). */
 const GONE_SIZES = [40, 40, 200, 200, 1500, 1500, 6000, 6000, 50_000, 50_000];
 
-/** Blocks the program holds, each with a pattern, and the heaps they came from. */
+/** Blocks the program holds, each with a pattern. */
 class Held {
   private readonly blocks = new Map<number, { n: number; id: number }>();
   private nextId = 1;
