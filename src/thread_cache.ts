@@ -187,8 +187,9 @@ export class ThreadCache {
  * run away (check() reports it).
  */
 export function forEachCached(rg: Region, visit: (tid: number, cls: number, b: number, e: number) => void): void {
-  for (const slot of rg.occupiedSlots()) {
-    const i32 = rg.i32; // after occupiedSlots, which may have refreshed the views
+  const slots = rg.occupiedSlots();
+  const i32 = rg.i32; // after occupiedSlots, which may have refreshed the views
+  for (const slot of slots) {
     const tid = Atomics.load(i32, slot + T.TID);
     for (let c = 0; c < NUM_CLASSES; c++) {
       let n = 0;

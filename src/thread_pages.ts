@@ -146,13 +146,10 @@ export class ThreadPages {
           }
         }
       }
-      for (let e = keep.pop(); e !== undefined; e = keep.pop()) {
-        try {
-          abandonPage(this.rg, e);
-        } catch (err) {
-          keep.push(e);
-          throw err;
-        }
+      while (keep.length > 0) {
+        const e = keep[keep.length - 1]!;
+        abandonPage(this.rg, e); // throws before any change when the lock cannot be had
+        keep.pop();
         this.owned[this.rg.i32[e + PG.CLASS]!]!--;
       }
     } catch (err) {
@@ -174,12 +171,7 @@ export class ThreadPages {
       const i32 = this.rg.i32;
       if ((i32[e + PG.FLAGS]! & PF.FULL) !== 0) q.removeFull(i32, e, cls);
       else q.remove(i32, e, cls);
-      try {
-        this.abandon(e);
-      } catch (err) {
-        q.pushBack(this.rg.i32, e, cls);
-        throw err;
-      }
+      this.abandon(e, cls);
     });
     q.clear(this.rg.i32);
     this.owned.fill(0);
@@ -273,16 +265,22 @@ export class ThreadPages {
   /**
    * Leaves page `e` (out of any list) to whoever needs a page of its class next: an empty page goes
    * back to the bins; any other becomes ownerless in the abandoned list, and its blocks are freed
-   * into its thread-free list meanwhile.
+   * into its thread-free list meanwhile. When `cls` is given and the heap lock cannot be had, the
+   * page goes back to the end of its queue before the error goes on, as in release().
    */
-  private abandon(e: number): void {
+  private abandon(e: number, cls = -1): void {
     const i32 = this.rg.i32;
     collectThreadFree(i32, e);
     i32[e + PG.FLAGS] = 0;
     if (i32[e + PG.USED] === 0) {
-      this.release(e);
+      this.release(e, cls);
       return;
     }
-    abandonPage(this.rg, e);
+    try {
+      abandonPage(this.rg, e);
+    } catch (err) {
+      if (cls >= 0) this.queues.pushBack(this.rg.i32, e, cls);
+      throw err;
+    }
   }
 }
