@@ -17,6 +17,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { attachHeap, createHeap, type Heap } from "../src/index.js";
 import type { Region } from "../src/region.js";
+import { assertEmpty } from "./heap_state.js";
 import { fillSparse, findSparseMismatch } from "./patterns.js";
 
 const MiB = 1 << 20;
@@ -118,8 +119,7 @@ function finish(main: Heap, held: Held, where: string, others: Heap[]): void {
   held.freeAll();
   for (const h of others) h.dispose();
   main.collect();
-  const s = main.stats();
-  assert.deepEqual({ liveBlocks: s.liveBlocks, heapBytes: s.heapBytes }, { liveBlocks: 0, heapBytes: 0 }, `${where}: nothing is left once all is freed`);
+  assertEmpty(main, `${where}, once all is freed`);
   assert.ok(main.check().ok, `${where}: check() at the end`);
   main.dispose();
 }

@@ -27,6 +27,7 @@ import assert from "node:assert/strict";
 import { Worker } from "node:worker_threads";
 import { attachHeap, createHeap, reclaimWhenGone, type Heap } from "../src/index.js";
 import { H } from "../src/layout.js";
+import { assertEmpty } from "./heap_state.js";
 import { logBetween, makeId, rng, stressSize, verifyBlock, writeBlock } from "./workers/blocks.js";
 import { Ctl, type AttachData, type GrowData, type GrowReport, type StressWorkerData, type VictimData } from "./workers/protocol.js";
 import { runStress, type StressSummary } from "./workers/stress.js";
@@ -95,15 +96,6 @@ async function waitUntil(cond: () => boolean, ms: number, what: string): Promise
 function lockWord(heap: Heap): number {
   const handle = heap.handle();
   return Atomics.load(new Int32Array(handle.memory as SharedArrayBuffer), (handle.base >>> 2) + H.LOCK);
-}
-
-function assertEmpty(heap: Heap, what: string): void {
-  const s = heap.stats();
-  assert.deepEqual(
-    { liveBlocks: s.liveBlocks, liveBytes: s.liveBytes, heapBytes: s.heapBytes, segmentsInUse: s.segmentsInUse },
-    { liveBlocks: 0, liveBytes: 0, heapBytes: 0, segmentsInUse: 0 },
-    `${what}: the heap should hold nothing (classes: ${JSON.stringify(s.classes)})`,
-  );
 }
 
 function checkStressSummary(s: StressSummary, rounds: number, workers: number): void {

@@ -21,6 +21,7 @@ import assert from "node:assert/strict";
 import { attachHeap, createHeap, type Heap } from "../src/index.js";
 import { Kind, Page } from "../src/layout.js";
 import type { Region } from "../src/region.js";
+import { assertEmpty } from "./heap_state.js";
 import { abandonPage, adoptAbandoned } from "../src/pages.js";
 import { acquireSpan, growSpanInPlace, releaseSpan, shrinkSpan } from "../src/segments.js";
 import { classOf } from "../src/size_classes.js";
@@ -188,8 +189,7 @@ for (const op of ops) {
       for (const b of [...extra]) heap.free(b.ptr);
       heap.walk((b) => heap.free(b.ptr));
       heap.collect();
-      const s = heap.stats();
-      assert.deepEqual({ liveBlocks: s.liveBlocks, heapBytes: s.heapBytes }, { liveBlocks: 0, heapBytes: 0 }, `${where}: the heap should hold nothing once all is freed`);
+      assertEmpty(heap, `${where}, once all is freed`);
       assert.ok(heap.check().ok, `${where}: check() at the end`);
       heap.dispose();
     }

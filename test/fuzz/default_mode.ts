@@ -35,7 +35,7 @@
  */
 
 import { Worker } from "node:worker_threads";
-import { createHeap, MID_MAX, reclaimWhenGone, type Heap } from "../../src/index.js";
+import { createHeap, MID_MAX, reclaimWhenGone, type BlockInfo, type Heap } from "../../src/index.js";
 import { fillSparse } from "../patterns.js";
 import { BoardLayout, Ctl, SCRATCH_SLOTS, Slot, SlotState, TABLE_SLOTS, verifySlot, type DefaultWorkerData, type WorkerMessage } from "./board.js";
 import { CheckSchedule, FuzzFailure, expectError, fail, formatCounts, hex, randomSize, rng, seedFor, type FuzzSummary } from "./common.js";
@@ -341,12 +341,9 @@ class DefaultFuzz {
       b[s + Slot.PTR] = 0;
     }
     const model = this.modelBlocks();
-    const unnamed = new Map<number, number>();
-    const kindOf = new Map<number, string>();
+    const unnamed = new Map<number, BlockInfo>();
     heap.walk((blk) => {
-      if (model.has(blk.ptr)) return;
-      unnamed.set(blk.ptr, blk.usable);
-      kindOf.set(blk.ptr, blk.classSize === 0 ? "a large block" : `a block of a ${blk.classSize}-byte class, page owner ${blk.owner}`);
+      if (!model.has(blk.ptr)) unnamed.set(blk.ptr, blk);
     });
     for (const p of maybeLive) {
       if (!unnamed.has(p)) continue;
@@ -358,9 +355,10 @@ class DefaultFuzz {
       fail(`after terminating worker ${w}: walk() found ${unnamed.size} blocks no slot names (${[...unnamed.keys()].slice(0, 8).map(hex).join(", ")}), ` +
         `but only ${pendingSizes.length} allocations were cut before storing their pointer (cut: ${inFlight.join(", ") || "nothing"})`);
     }
-    for (const [p, usable] of unnamed) {
+    for (const [p, { usable, classSize, owner }] of unnamed) {
       const i = pendingSizes.findIndex((n) => n <= usable);
-      if (i < 0) fail(`after terminating worker ${w}: walk() found ${hex(p)} (${kindOf.get(p)}, ${usable} usable bytes), which no slot names and no cut allocation (of ${pendingSizes.join(", ")} bytes) fits (cut: ${inFlight.join(", ") || "nothing"})`);
+      const kind = classSize === 0 ? "a large block" : `a block of a ${classSize}-byte class, page owner ${owner}`;
+      if (i < 0) fail(`after terminating worker ${w}: walk() found ${hex(p)} (${kind}, ${usable} usable bytes), which no slot names and no cut allocation (of ${pendingSizes.join(", ")} bytes) fits (cut: ${inFlight.join(", ") || "nothing"})`);
       pendingSizes.splice(i, 1);
       heap.free(p);
       this.lost++;
